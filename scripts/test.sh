@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds everything and runs the whole test suite: the GoogleTest suites
+# (unit, fidelity against real models, CLI end-to-end), then the GGUF mutation
+# test and a short libFuzzer run under AddressSanitizer + UBSan.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+jobs="${RIDGE_JOBS:-2}"
+"$root/scripts/build.sh"
+echo "== test suite (Release)"
+ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
+
+echo "== GGUF mutation test and fuzz target under ASan+UBSan (clang)"
+cmake -S "$root" -B "$root/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_COMPILER=clang++ -DRIDGE_SANITIZE=ON -DRIDGE_FUZZ=ON >/dev/null
+cmake --build "$root/build-asan" -j "$jobs" --target test_gguf fuzz_gguf
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  "$root/build-asan/test_gguf" --gtest_brief=1
+corpus="$root/build-asan/fuzz-corpus"
+mkdir -p "$corpus"
+"$root/build-asan/fuzz_gguf" -max_total_time="${RIDGE_FUZZ_SECONDS:-60}" -max_len=65536 \
+  -print_final_stats=1 "$corpus" $(ls -d "${RIDGE_TEST_DATA:-$root/../shared/testdata}/models" 2>/dev/null) 2>&1 | tail -n 5
+echo "== all tests passed"

@@ -1,0 +1,10 @@
+#pragma once
+// The `ridge` subcommands. Each takes the arguments after its name and returns
+// the process exit code; errors are printed to stderr, never thrown out.
+namespace ridge::cli {
+
+int cmd_run(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+
+}  // namespace ridge::cli

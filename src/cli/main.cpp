@@ -1,0 +1,37 @@
+// The `ridge` binary: dispatches to the subcommands.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ridge <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run       generate text from a prompt with a GGUF model\n"
+    "  inspect   print a GGUF file's metadata and tensor table\n"
+    "  tokenize  print the tokens a model's tokenizer makes of a text\n"
+    "\n"
+    "Run 'ridge <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 1 : 0;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "--version") {
+    std::puts("ridge 0.1.0");
+    return 0;
+  }
+  if (cmd == "run") return ridge::cli::cmd_run(argc - 1, argv + 1);
+  if (cmd == "inspect") return ridge::cli::cmd_inspect(argc - 1, argv + 1);
+  if (cmd == "tokenize") return ridge::cli::cmd_tokenize(argc - 1, argv + 1);
+  std::fprintf(stderr, "ridge: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 1;
+}

@@ -1,0 +1,164 @@
+#pragma once
+// GGUF v2/v3 container. `File` maps a file read-only, validates everything
+// before anything is used (header, metadata, tensor table, alignment, data
+// bounds) and exposes typed metadata and tensor views. `Writer` produces files
+// that llama.cpp loads; tests and benchmarks use it to write random-weight models.
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "gguf/types.h"
+
+namespace ridge::gguf {
+
+// Every validation failure; the message names the file, the key or tensor and
+// the byte offset at fault.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class ValueType : uint32_t {
+  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
+  BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+};
+std::string_view value_type_name(ValueType t);  // "uint32", "string", "array", ...
+bool is_integer(ValueType t);                    // the 8 integer types (not bool)
+bool is_float(ValueType t);                      // FLOAT32, FLOAT64
+
+// One metadata value. Scalars: integers in `i` (signed) or `u` (unsigned),
+// floats in `f`, bool in `u` (0/1), strings in `str`. Arrays: `elem` is the
+// element type and exactly one of `ints` (integer and bool elements; unsigned
+// 64-bit values are stored bit-cast), `floats`, `strings` or `arrays` (nested)
+// holds the elements.
+struct Value {
+  ValueType type = ValueType::UINT8;
+  uint64_t u = 0;
+  int64_t i = 0;
+  double f = 0;
+  std::string str;
+  ValueType elem = ValueType::UINT8;
+  std::vector<int64_t> ints;
+  std::vector<double> floats;
+  std::vector<std::string> strings;
+  std::vector<Value> arrays;
+
+  size_t array_size() const;  // element count of an array value, 0 for scalars
+
+  static Value u8(uint8_t v);
+  static Value i8(int8_t v);
+  static Value u16(uint16_t v);
+  static Value i16(int16_t v);
+  static Value u32(uint32_t v);
+  static Value i32(int32_t v);
+  static Value u64(uint64_t v);
+  static Value i64(int64_t v);
+  static Value f32(float v);
+  static Value f64(double v);
+  static Value boolean(bool v);
+  static Value string(std::string v);
+  static Value string_array(std::vector<std::string> v);
+  static Value f32_array(std::vector<float> v);
+  static Value i32_array(std::vector<int32_t> v);
+  // An integer array of any integer element type (values must fit it).
+  static Value int_array(ValueType elem, std::vector<int64_t> v);
+  static Value array_of_arrays(std::vector<Value> v);  // all of one element type
+};
+
+struct TensorInfo {
+  std::string name;
+  uint32_t n_dims = 0;
+  int64_t ne[4] = {1, 1, 1, 1};  // ne[0] is the row length (fastest-varying)
+  GgmlType type = GgmlType::F32;
+  uint64_t offset = 0;           // relative to the start of the data section
+  uint64_t n_bytes = 0;          // exact byte size of the data
+  const uint8_t* data = nullptr; // into the mapping, valid while the File lives
+
+  int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
+  int64_t n_rows() const { return ne[1] * ne[2] * ne[3]; }
+};
+
+class File {
+ public:
+  // Maps and validates `path`; throws Error on any problem.
+  static File open(const std::string& path);
+  // Validates an in-memory image (fuzzing, tests); `name` is used in messages.
+  static File from_bytes(std::vector<uint8_t> bytes, std::string name = "<memory>");
+
+  File(File&&) noexcept;
+  File& operator=(File&&) noexcept;
+  ~File();
+
+  const std::string& path() const;
+  uint32_t version() const;
+  uint64_t alignment() const;
+  uint64_t file_size() const;
+  uint64_t data_offset() const;  // absolute offset of the data section
+
+  // Metadata in file order.
+  const std::vector<std::pair<std::string, Value>>& metadata() const;
+  const Value* find(std::string_view key) const;
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+
+  // Typed getters. The `get_*` forms throw Error naming the key when it is
+  // missing or declared with an incompatible type (integer getters accept any
+  // integer type whose value fits; float getters accept FLOAT32/FLOAT64 only).
+  // The `*_or` forms return `def` when the key is missing but still throw on a
+  // type mismatch.
+  uint64_t get_u64(std::string_view key) const;
+  uint32_t get_u32(std::string_view key) const;
+  int64_t get_i64(std::string_view key) const;
+  double get_f64(std::string_view key) const;
+  bool get_bool(std::string_view key) const;
+  const std::string& get_string(std::string_view key) const;
+  uint64_t get_u64_or(std::string_view key, uint64_t def) const;
+  uint32_t get_u32_or(std::string_view key, uint32_t def) const;
+  int64_t get_i64_or(std::string_view key, int64_t def) const;
+  double get_f64_or(std::string_view key, double def) const;
+  bool get_bool_or(std::string_view key, bool def) const;
+  std::string get_string_or(std::string_view key, std::string def) const;
+  // Arrays: element type checked like the scalar getters.
+  const std::vector<std::string>& get_string_array(std::string_view key) const;
+  const std::vector<double>& get_float_array(std::string_view key) const;
+  const std::vector<int64_t>& get_int_array(std::string_view key) const;
+
+  const std::vector<TensorInfo>& tensors() const;
+  const TensorInfo* find_tensor(std::string_view name) const;
+
+ private:
+  struct Impl;
+  explicit File(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Writer {
+ public:
+  explicit Writer(uint32_t version = 3, uint64_t alignment = 32);
+
+  // Sets (or replaces) a metadata key; order of first insertion is kept.
+  void set(std::string key, Value v);
+  // Adds a tensor whose bytes are already in `type`'s layout; ne[0] is the row
+  // length; `data.size()` must equal the type's byte size for that shape.
+  void add_tensor(std::string name, GgmlType type, std::vector<int64_t> ne, std::vector<uint8_t> data);
+
+  std::vector<uint8_t> to_bytes() const;
+  void write(const std::string& path) const;  // throws Error on I/O failure
+
+ private:
+  struct PendingTensor {
+    std::string name;
+    GgmlType type;
+    std::vector<int64_t> ne;
+    std::vector<uint8_t> data;
+  };
+  uint32_t version_;
+  uint64_t alignment_;
+  std::vector<std::pair<std::string, Value>> kv_;
+  std::vector<PendingTensor> tensors_;
+};
+
+}  // namespace ridge::gguf
