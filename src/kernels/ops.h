@@ -1,0 +1,58 @@
+#pragma once
+// The hot loops of a transformer step behind one interface: matmul on
+// (quantized) weight matrices, RMS norm, rotary embedding, SiLU-gated
+// product, softmax and attention over a paged KV cache. These are the plain
+// reference versions; faster paths replace them behind the same signatures.
+#include <cstddef>
+#include <cstdint>
+
+#include "gguf/types.h"
+#include "kernels/thread_pool.h"
+
+namespace ridge::kernels {
+
+// A row-major weight matrix as stored in GGUF: `rows` rows of `cols` elements
+// (cols = ne[0]), each row `row_bytes` bytes in `type`'s block layout.
+struct WeightMatrix {
+  GgmlType type = GgmlType::F32;
+  const uint8_t* data = nullptr;
+  int64_t cols = 0;
+  int64_t rows = 0;
+  size_t row_bytes = 0;
+};
+
+// y[t*rows + r] = dot(W row r, x[t*cols ...]) for t < n_tokens.
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
+
+// Dequantizes one row of W into out[cols] (embedding lookup).
+void get_row(const WeightMatrix& w, int64_t row, float* out);
+
+// out = x / sqrt(mean(x^2) + eps) * weight   (out may alias x)
+void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* out);
+
+// Rotates the first rope_dims of each of n_heads vectors (head_dim apart) at
+// position pos, rotating adjacent pairs (x[2i], x[2i+1]) by pos * inv_freq[i]
+// (GGML "normal" mode, as llama uses).
+void rope_normal(float* v, int n_heads, int head_dim, int rope_dims, int64_t pos, const double* inv_freq);
+
+// g[i] = silu(g[i]) * u[i]
+void silu_mul(float* g, const float* u, int64_t n);
+
+// In-place softmax over n values.
+void softmax(float* x, int64_t n);
+
+// One layer's K or V of one sequence in the paged cache: position p lives in
+// blocks[p / block_size] at row p % block_size; a row holds all KV heads.
+struct PagedRows {
+  const float* const* blocks = nullptr;
+  int block_size = 0;
+  int64_t row_stride = 0;  // floats per row (n_kv_heads * head_dim)
+  const float* row(int64_t p) const { return blocks[p / block_size] + (p % block_size) * row_stride; }
+};
+
+// Causal attention of one query head over positions [0, n_pos) of kv head
+// `kv_head`: out[head_dim] = softmax(q·K^T * scale) · V. `scores` is scratch of n_pos floats.
+void attention_head(const float* q, const PagedRows& k, const PagedRows& v, int kv_head, int head_dim,
+                    int64_t n_pos, float scale, float* scores, float* out);
+
+}  // namespace ridge::kernels

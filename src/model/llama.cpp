@@ -1,0 +1,209 @@
+#include "model/llama.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "tensor/quant.h"
+
+namespace ridge::model {
+
+namespace {
+
+std::string shape_str(const gguf::TensorInfo& t) {
+  std::string s = "[";
+  for (uint32_t i = 0; i < t.n_dims; ++i) s += (i ? ", " : "") + std::to_string(t.ne[i]);
+  return s + "]";
+}
+
+const gguf::TensorInfo& need_tensor(const gguf::File& f, const std::string& name) {
+  const auto* t = f.find_tensor(name);
+  if (!t) throw Error(f.path() + ": missing tensor " + name);
+  return *t;
+}
+
+void check_shape(const gguf::File& f, const gguf::TensorInfo& t, int64_t ne0, int64_t ne1) {
+  const bool ok = t.ne[0] == ne0 && t.ne[1] == ne1 && t.ne[2] == 1 && t.ne[3] == 1;
+  if (!ok)
+    throw Error(f.path() + ": tensor " + t.name + " has shape " + shape_str(t) + ", expected [" + std::to_string(ne0) +
+                (ne1 > 1 ? ", " + std::to_string(ne1) : std::string()) + "] from the hyper-parameters");
+}
+
+kernels::WeightMatrix matrix(const gguf::File& f, const std::string& name, int64_t cols, int64_t rows) {
+  const auto& t = need_tensor(f, name);
+  check_shape(f, t, cols, rows);
+  if (!tensor::can_dequantize(t.type))
+    throw Error(f.path() + ": tensor " + name + " has type " + std::string(ggml_type_name(t.type)) +
+                ", which this build cannot compute with");
+  return {t.type, t.data, cols, rows, ggml_row_bytes(t.type, cols)};
+}
+
+std::vector<float> vector_f32(const gguf::File& f, const std::string& name, int64_t n) {
+  const auto& t = need_tensor(f, name);
+  check_shape(f, t, n, 1);
+  if (!tensor::can_dequantize(t.type) || n % ggml_type_traits(t.type).block_size != 0)
+    throw Error(f.path() + ": tensor " + name + " has unsupported type " + std::string(ggml_type_name(t.type)));
+  std::vector<float> v(n);
+  tensor::dequantize_row(t.type, t.data, v.data(), n);
+  return v;
+}
+
+}  // namespace
+
+LlamaModel::LlamaModel(gguf::File file) : file_(std::move(file)) {}
+
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) { return load(gguf::File::open(path)); }
+
+std::unique_ptr<LlamaModel> LlamaModel::load(gguf::File file) {
+  std::unique_ptr<LlamaModel> m(new LlamaModel(std::move(file)));
+  m->bind();
+  return m;
+}
+
+void LlamaModel::bind() {
+  const auto& f = file_;
+  hp_ = HParams::from_gguf(f);
+  const auto& emb = need_tensor(f, "token_embd.weight");
+  if (emb.n_dims != 2 || emb.ne[0] != hp_.n_embd)
+    throw Error(f.path() + ": tensor token_embd.weight has shape " + shape_str(emb) + ", expected [" +
+                std::to_string(hp_.n_embd) + ", n_vocab]");
+  hp_.n_vocab = emb.ne[1];
+  if (const auto* toks = f.find("tokenizer.ggml.tokens"); toks && toks->type == gguf::ValueType::ARRAY &&
+                                                        static_cast<int64_t>(toks->array_size()) != hp_.n_vocab)
+    throw Error(f.path() + ": tokenizer.ggml.tokens has " + std::to_string(toks->array_size()) +
+                " entries but token_embd.weight has " + std::to_string(hp_.n_vocab) + " rows");
+  tok_embd_ = matrix(f, "token_embd.weight", hp_.n_embd, hp_.n_vocab);
+  output_norm_ = vector_f32(f, "output_norm.weight", hp_.n_embd);
+  // Tied embeddings: without output.weight the embedding matrix projects to the vocabulary.
+  output_ = f.find_tensor("output.weight") ? matrix(f, "output.weight", hp_.n_embd, hp_.n_vocab) : tok_embd_;
+
+  const int64_t q_dim = hp_.n_head * hp_.head_dim;
+  const int64_t kv_dim = hp_.n_head_kv * hp_.head_dim;
+  layers_.resize(hp_.n_layer);
+  for (int64_t i = 0; i < hp_.n_layer; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".";
+    auto& L = layers_[i];
+    L.attn_norm = vector_f32(f, b + "attn_norm.weight", hp_.n_embd);
+    L.ffn_norm = vector_f32(f, b + "ffn_norm.weight", hp_.n_embd);
+    L.wq = matrix(f, b + "attn_q.weight", hp_.n_embd, q_dim);
+    L.wk = matrix(f, b + "attn_k.weight", hp_.n_embd, kv_dim);
+    L.wv = matrix(f, b + "attn_v.weight", hp_.n_embd, kv_dim);
+    L.wo = matrix(f, b + "attn_output.weight", q_dim, hp_.n_embd);
+    L.w_gate = matrix(f, b + "ffn_gate.weight", hp_.n_embd, hp_.n_ff);
+    L.w_up = matrix(f, b + "ffn_up.weight", hp_.n_embd, hp_.n_ff);
+    L.w_down = matrix(f, b + "ffn_down.weight", hp_.n_ff, hp_.n_embd);
+  }
+  std::vector<float> factors;
+  if (f.find_tensor("rope_freqs.weight")) factors = vector_f32(f, "rope_freqs.weight", hp_.rope_dims / 2);
+  for (float x : factors)
+    if (!(x > 0.f) || !std::isfinite(x)) throw Error(f.path() + ": tensor rope_freqs.weight has a non-positive factor");
+  inv_freq_ = rope_inv_freq(hp_, factors);
+}
+
+kv::KvCacheConfig LlamaModel::kv_config(int64_t n_positions, int block_size) const {
+  kv::KvCacheConfig c;
+  c.n_layers = static_cast<int>(hp_.n_layer);
+  c.n_kv_heads = static_cast<int>(hp_.n_head_kv);
+  c.head_dim = static_cast<int>(hp_.head_dim);
+  c.block_size = block_size;
+  c.n_blocks = std::max<int64_t>(1, (n_positions + block_size - 1) / block_size);
+  return c;
+}
+
+void LlamaModel::forward(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool,
+                         std::vector<float>& logits) const {
+  const int64_t n = static_cast<int64_t>(batch.size());
+  if (n == 0) return;
+  if (batch.pos.size() != batch.tokens.size() || batch.seq.size() != batch.tokens.size() ||
+      batch.want_logits.size() != batch.tokens.size())
+    throw std::invalid_argument("batch: tokens, positions, sequence ids and logit flags differ in length");
+  for (int64_t t = 0; t < n; ++t) {
+    if (batch.tokens[t] < 0 || batch.tokens[t] >= hp_.n_vocab)
+      throw std::invalid_argument("batch: token id " + std::to_string(batch.tokens[t]) + " is outside the vocabulary [0, " +
+                                  std::to_string(hp_.n_vocab) + ")");
+    if (batch.pos[t] < 0 || batch.pos[t] >= (int64_t(1) << 31))
+      throw std::invalid_argument("batch: position " + std::to_string(batch.pos[t]) + " is out of range");
+  }
+  // Take all blocks first so a full cache fails before any state changes.
+  {
+    std::vector<std::pair<int32_t, int64_t>> need;
+    for (int64_t t = 0; t < n; ++t) {
+      auto it = std::find_if(need.begin(), need.end(), [&](auto& p) { return p.first == batch.seq[t]; });
+      if (it == need.end()) need.emplace_back(batch.seq[t], batch.pos[t] + 1);
+      else it->second = std::max(it->second, batch.pos[t] + 1);
+    }
+    int64_t extra = 0;
+    const int bs = cache.config().block_size;
+    for (auto& [s, np] : need) extra += std::max<int64_t>(0, (np + bs - 1) / bs - cache.capacity(s) / bs);
+    if (extra > cache.n_free_blocks())
+      throw kv::KvCacheFull("KV cache full: the batch needs " + std::to_string(extra) + " more blocks, " +
+                            std::to_string(cache.n_free_blocks()) + " free");
+    for (auto& [s, np] : need) cache.reserve(s, np);
+  }
+
+  const int64_t E = hp_.n_embd, hd = hp_.head_dim, H = hp_.n_head, Hkv = hp_.n_head_kv;
+  const int64_t q_dim = H * hd, kv_dim = Hkv * hd, F = hp_.n_ff;
+  std::vector<float> x(n * E), xn(n * E), q(n * q_dim), k(n * kv_dim), v(n * kv_dim), att(n * q_dim), tmp(n * E);
+  std::vector<float> gate(n * F), up(n * F);
+  for (int64_t t = 0; t < n; ++t) kernels::get_row(tok_embd_, batch.tokens[t], &x[t * E]);
+
+  int64_t max_pos = 0;
+  for (int64_t t = 0; t < n; ++t) max_pos = std::max(max_pos, batch.pos[t] + 1);
+  std::vector<std::vector<float>> scores(pool.size(), std::vector<float>(max_pos));
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const int64_t group = H / Hkv;
+
+  for (int64_t l = 0; l < hp_.n_layer; ++l) {
+    const Layer& L = layers_[l];
+    for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(&x[t * E], L.attn_norm.data(), E, hp_.rms_eps, &xn[t * E]);
+    kernels::matmul(L.wq, xn.data(), n, q.data(), pool);
+    kernels::matmul(L.wk, xn.data(), n, k.data(), pool);
+    kernels::matmul(L.wv, xn.data(), n, v.data(), pool);
+    for (int64_t t = 0; t < n; ++t) {
+      kernels::rope_normal(&q[t * q_dim], static_cast<int>(H), static_cast<int>(hd), static_cast<int>(hp_.rope_dims),
+                           batch.pos[t], inv_freq_.data());
+      kernels::rope_normal(&k[t * kv_dim], static_cast<int>(Hkv), static_cast<int>(hd),
+                           static_cast<int>(hp_.rope_dims), batch.pos[t], inv_freq_.data());
+      std::copy_n(&k[t * kv_dim], kv_dim, cache.k_row(static_cast<int>(l), batch.seq[t], batch.pos[t]));
+      std::copy_n(&v[t * kv_dim], kv_dim, cache.v_row(static_cast<int>(l), batch.seq[t], batch.pos[t]));
+    }
+    // Views are fetched once per token on the calling thread; the cache is not touched concurrently.
+    std::vector<kernels::PagedRows> kview(n), vview(n);
+    for (int64_t t = 0; t < n; ++t) {
+      kview[t] = cache.k_view(static_cast<int>(l), batch.seq[t]);
+      vview[t] = cache.v_view(static_cast<int>(l), batch.seq[t]);
+    }
+    pool.parallel_for(n * H, 1, [&](int64_t i0, int64_t i1, int tid) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t t = i / H, h = i % H;
+        kernels::attention_head(&q[t * q_dim + h * hd], kview[t], vview[t], static_cast<int>(h / group),
+                                static_cast<int>(hd), batch.pos[t] + 1, scale, scores[tid].data(),
+                                &att[t * q_dim + h * hd]);
+      }
+    });
+    kernels::matmul(L.wo, att.data(), n, tmp.data(), pool);
+    for (int64_t i = 0; i < n * E; ++i) x[i] += tmp[i];
+
+    for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(&x[t * E], L.ffn_norm.data(), E, hp_.rms_eps, &xn[t * E]);
+    kernels::matmul(L.w_gate, xn.data(), n, gate.data(), pool);
+    kernels::matmul(L.w_up, xn.data(), n, up.data(), pool);
+    kernels::silu_mul(gate.data(), up.data(), n * F);
+    kernels::matmul(L.w_down, gate.data(), n, tmp.data(), pool);
+    for (int64_t i = 0; i < n * E; ++i) x[i] += tmp[i];
+  }
+
+  std::vector<float> sel;
+  int64_t n_out = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (!batch.want_logits[t]) continue;
+    sel.resize((n_out + 1) * E);
+    kernels::rmsnorm(&x[t * E], output_norm_.data(), E, hp_.rms_eps, &sel[n_out * E]);
+    ++n_out;
+  }
+  if (n_out == 0) return;
+  const size_t base = logits.size();
+  logits.resize(base + static_cast<size_t>(n_out * hp_.n_vocab));
+  kernels::matmul(output_, sel.data(), n_out, logits.data() + base, pool);
+}
+
+}  // namespace ridge::model

@@ -1,0 +1,54 @@
+#pragma once
+// The Llama architecture (dense, GQA, RoPE with linear/llama3 scaling, tied
+// embeddings): binds weights from a GGUF file, validates every shape against
+// the hyper-parameters, and runs one forward pass over a batch of tokens from
+// many sequences, keeping K/V in the paged cache.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "kernels/ops.h"
+#include "kernels/thread_pool.h"
+#include "kv/kv_cache.h"
+#include "model/batch.h"
+#include "model/hparams.h"
+
+namespace ridge::model {
+
+class LlamaModel {
+ public:
+  // Loads (mmap) and validates; throws gguf::Error or model::Error naming the key or tensor.
+  static std::unique_ptr<LlamaModel> load(const std::string& path);
+  static std::unique_ptr<LlamaModel> load(gguf::File file);
+
+  const HParams& hparams() const { return hp_; }
+  const gguf::File& file() const { return file_; }
+
+  // A cache config for `n_positions` positions in total over all sequences.
+  kv::KvCacheConfig kv_config(int64_t n_positions, int block_size = 16) const;
+
+  // Runs the batch; K/V of every token are written into `cache` at (seq, pos)
+  // and each token attends to positions [0, pos] of its sequence. Appends to
+  // `logits` n_vocab floats for every token with want_logits, in batch order.
+  // Throws std::invalid_argument for a bad token id or position, kv::KvCacheFull
+  // when the cache cannot hold the positions.
+  void forward(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool, std::vector<float>& logits) const;
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm, ffn_norm;
+    kernels::WeightMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+  };
+  explicit LlamaModel(gguf::File file);
+  void bind();
+
+  gguf::File file_;
+  HParams hp_;
+  kernels::WeightMatrix tok_embd_, output_;
+  std::vector<float> output_norm_;
+  std::vector<Layer> layers_;
+  std::vector<double> inv_freq_;
+};
+
+}  // namespace ridge::model
