@@ -124,7 +124,7 @@ int cmd_run(int argc, char** argv) {
                                   std::to_string(n_ctx) + " tokens (raise -c)");
     sampling::Sampler sampler(sp, static_cast<int32_t>(hp.n_vocab));
     for (int32_t id : ids) sampler.accept(id);
-    if (!seed_given) std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(sp.seed));
+    if (!seed_given && sp.temperature > 0) std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(sp.seed));
 
     // Prompt, in chunks of n_batch tokens; logits only for the last token.
     const auto t_prompt = std::chrono::steady_clock::now();
