@@ -18,5 +18,5 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 corpus="$root/build-asan/fuzz-corpus"
 mkdir -p "$corpus"
 "$root/build-asan/fuzz_gguf" -max_total_time="${RIDGE_FUZZ_SECONDS:-60}" -max_len=65536 \
-  -print_final_stats=1 "$corpus" $(ls -d "${RIDGE_TEST_DATA:-$root/../shared/testdata}/models" 2>/dev/null) 2>&1 | tail -n 5
+  -print_final_stats=1 "$corpus" "$root/fuzz/seeds/gguf" 2>&1 | tail -n 5
 echo "== all tests passed"

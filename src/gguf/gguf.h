@@ -22,6 +22,30 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Bounds the reader enforces (and the writer respects), chosen to refuse
+// hostile files early while accepting every real model:
+// - alignment: a power of two up to 1 MiB. Real files use 32 (the default) or
+//   a page size (4-64 KiB); anything larger only pads the file and brings the
+//   padding arithmetic near overflow.
+// - tensor names: 256 bytes. llama.cpp stops at 63; real names are < 64.
+//   The writer keeps llama.cpp's 63 so its files load there too.
+// - nested arrays: 8 levels deep and 65536 nested arrays per file. No real
+//   file nests arrays at all; the bounds stop recursion and memory bombs
+//   (each nested array costs far more memory than its 12 bytes on disk).
+// - metadata keys: 1,048,576 entries and 65536 bytes per key (real files have
+//   tens of keys under 100 bytes).
+constexpr uint64_t kDefaultAlignment = 32;
+constexpr uint64_t kMaxAlignment = uint64_t{1} << 20;
+constexpr size_t kMaxTensorNameBytes = 256;
+constexpr size_t kWriterMaxTensorNameBytes = 63;
+constexpr int kMaxArrayDepth = 8;
+constexpr uint64_t kMaxNestedArrays = uint64_t{1} << 16;
+constexpr uint64_t kMaxKeys = uint64_t{1} << 20;
+constexpr size_t kMaxKeyBytes = 65536;
+
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
 enum class ValueType : uint32_t {
   UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
   BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
@@ -68,6 +92,12 @@ struct Value {
   static Value int_array(ValueType elem, std::vector<int64_t> v);
   static Value array_of_arrays(std::vector<Value> v);  // all of one element type
 };
+
+// True when integer `v` is representable as `t` (an integer type or BOOL);
+// UINT64 values are stored bit-cast in int64_t, so every v fits UINT64.
+bool int_fits(ValueType t, int64_t v);
+// "uint32", or "array of string" / "array of array" for arrays.
+std::string describe_type(const Value& v);
 
 struct TensorInfo {
   std::string name;
