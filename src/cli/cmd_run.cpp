@@ -139,7 +139,8 @@ int cmd_run(int argc, char** argv) {
     const double prompt_s = seconds_since(t_prompt);
 
     const auto t_gen = std::chrono::steady_clock::now();
-    tokenizer::IncrementalDecoder out(tok);
+    // The generated text continues the prompt's: keep its first space unless the prompt shows nothing.
+    tokenizer::IncrementalDecoder out(tok, /*render_special=*/false, /*at_text_start=*/tok.decode(ids).empty());
     int64_t pos = static_cast<int64_t>(ids.size());
     int64_t n_gen = 0;
     while ((n_predict < 0 || n_gen < n_predict) && pos < n_ctx) {

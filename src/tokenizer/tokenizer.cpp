@@ -157,8 +157,8 @@ const std::string& Tokenizer::token_text(int32_t id) const {
 const std::string& Tokenizer::model_name() const { return impl_->vocab.model_name; }
 const std::string& Tokenizer::pre_name() const { return impl_->vocab.pre_name; }
 
-IncrementalDecoder::IncrementalDecoder(const Tokenizer& tok, bool render_special)
-    : tok_(tok), render_special_(render_special) {}
+IncrementalDecoder::IncrementalDecoder(const Tokenizer& tok, bool render_special, bool at_text_start)
+    : tok_(tok), render_special_(render_special), first_(at_text_start) {}
 
 std::string IncrementalDecoder::push(int32_t id) {
   std::string p = tok_.impl_->piece(id, render_special_);

@@ -60,10 +60,12 @@ class Tokenizer {
 };
 
 // Streams text token by token; holds back bytes of an incomplete UTF-8
-// character until it is complete (or flush() is called).
+// character until it is complete (or flush() is called). `at_text_start`:
+// the first piece starts the text, so the space the SentencePiece prefix
+// added is dropped; false when continuing text already shown (a prompt).
 class IncrementalDecoder {
  public:
-  explicit IncrementalDecoder(const Tokenizer& tok, bool render_special = false);
+  explicit IncrementalDecoder(const Tokenizer& tok, bool render_special = false, bool at_text_start = true);
   std::string push(int32_t id);  // the newly complete text (maybe empty)
   std::string flush();           // whatever is held back
  private:

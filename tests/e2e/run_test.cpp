@@ -34,6 +34,18 @@ TEST(RunCommand, GreedyContinuationMatchesReference) {
   EXPECT_GE(checked, 2);
 }
 
+TEST(RunCommand, ContinuationKeepsTheSpaceBeforeItsFirstWord) {
+  RIDGE_TESTDATA_OR_SKIP(model, "models/stories260K.gguf");
+  // Greedy after "Once upon a" is "▁time": the space belongs to the output.
+  auto r = run_process({RIDGE_BINARY, "run", "-m", model.string(), "-p", "Once upon a", "-n", "3", "--temp", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 6), " time,") << r.out;
+  // From BOS alone the first word starts the text: no leading space.
+  r = run_process({RIDGE_BINARY, "run", "-m", model.string(), "-p", "", "-n", "2", "--temp", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 4), "Once") << r.out;
+}
+
 TEST(RunCommand, SameSeedSameTextDifferentSeedDifferentText) {
   RIDGE_TESTDATA_OR_SKIP(model, "models/stories260K.gguf");
   auto run = [&](const char* seed) {
