@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   g++ cmake ninja-build pkg-config make
-  libgtest-dev nlohmann-json3-dev libutf8proc-dev
+  libgtest-dev nlohmann-json3-dev libutf8proc-dev libboost-dev
   clang libclang-rt-14-dev          # libFuzzer + sanitizer runtimes for the fuzz target
   curl ca-certificates              # model download in the quick start
 )

@@ -24,6 +24,8 @@ std::optional<std::filesystem::path> testdata_file(const std::string& rel) {
   return p;
 }
 
+std::filesystem::path source_dir() { return std::filesystem::path(RIDGE_SOURCE_DIR); }
+
 std::filesystem::path scratch_dir(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() /
            ("ridge-test-" + std::to_string(::getpid()) + "-" + name);

@@ -16,6 +16,9 @@ std::optional<std::filesystem::path> testdata_dir();
 // Full path of `rel` inside the test data, or nullopt when it is not there.
 std::optional<std::filesystem::path> testdata_file(const std::string& rel);
 
+// The project's source tree (to find tests/js, web/, fixtures).
+std::filesystem::path source_dir();
+
 // A fresh empty directory for one test's scratch files (under the build tree's tmp).
 std::filesystem::path scratch_dir(const std::string& name);
 

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "common/testdata.h"
-#include "e2e/process.h"
+#include "common/process.h"
 #include "gguf/gguf.h"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/testdata.h"
-#include "e2e/process.h"
+#include "common/process.h"
 
 using ridge::test::run_process;
 

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/testdata.h"
-#include "e2e/process.h"
+#include "common/process.h"
 
 namespace {
 
