@@ -9,6 +9,11 @@ jobs="${RIDGE_JOBS:-2}"
 echo "== test suite (Release)"
 ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
 
+echo "== model fidelity on every lower kernel path (the suite above ran the best one)"
+for path in scalar avx2; do
+  RIDGE_KERNELS=$path "$root/build/test_model" --gtest_brief=1
+done
+
 echo "== GGUF mutation test and fuzz target under ASan+UBSan (clang)"
 cmake -S "$root" -B "$root/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_COMPILER=clang++ -DRIDGE_SANITIZE=ON -DRIDGE_FUZZ=ON >/dev/null

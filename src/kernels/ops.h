@@ -1,12 +1,16 @@
 #pragma once
 // The hot loops of a transformer step behind one interface: matmul on
 // (quantized) weight matrices, RMS norm, rotary embedding, SiLU-gated
-// product, softmax and attention over a paged KV cache. These are the plain
-// reference versions; faster paths replace them behind the same signatures.
+// product, softmax and attention over a paged KV cache. Each takes an optional
+// KernelPath: the plain scalar code is the reference; the AVX2 and AVX-512
+// paths are the fast versions. Without one, the process's active path is used
+// (cpu_features.h). Asking for a path this CPU does not support throws
+// std::invalid_argument.
 #include <cstddef>
 #include <cstdint>
 
 #include "gguf/types.h"
+#include "kernels/cpu_features.h"
 #include "kernels/thread_pool.h"
 
 namespace ridge::kernels {
@@ -21,14 +25,25 @@ struct WeightMatrix {
   size_t row_bytes = 0;
 };
 
-// y[t*rows + r] = dot(W row r, x[t*cols ...]) for t < n_tokens.
+// y[t*rows + r] = dot(W row r, x[t*cols ...]) for t < n_tokens. Throws
+// std::invalid_argument when cols is not a whole number of the type's blocks.
+// On the SIMD paths, weights of types Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 multiply
+// activations quantized to 8 bits per block of 32, and Q4_K Q5_K Q6_K per block
+// of 256 (see activation_quant.h); F32/F16/BF16 stay in FP32 throughout; other
+// types use the scalar path.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, KernelPath path);
+
+// Whether matmul on `path` rounds the activations to 8 bits for weights of
+// `type` (its results then differ from the float reference by that rounding).
+bool matmul_quantizes_activations(GgmlType type, KernelPath path);
 
 // Dequantizes one row of W into out[cols] (embedding lookup).
 void get_row(const WeightMatrix& w, int64_t row, float* out);
 
 // out = x / sqrt(mean(x^2) + eps) * weight   (out may alias x)
 void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* out);
+void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* out, KernelPath path);
 
 // Rotates the first rope_dims of each of n_heads vectors (head_dim apart) at
 // position pos, rotating adjacent pairs (x[2i], x[2i+1]) by pos * inv_freq[i]
@@ -37,6 +52,7 @@ void rope_normal(float* v, int n_heads, int head_dim, int rope_dims, int64_t pos
 
 // g[i] = silu(g[i]) * u[i]
 void silu_mul(float* g, const float* u, int64_t n);
+void silu_mul(float* g, const float* u, int64_t n, KernelPath path);
 
 // In-place softmax over n values.
 void softmax(float* x, int64_t n);
@@ -54,5 +70,7 @@ struct PagedRows {
 // `kv_head`: out[head_dim] = softmax(q·K^T * scale) · V. `scores` is scratch of n_pos floats.
 void attention_head(const float* q, const PagedRows& k, const PagedRows& v, int kv_head, int head_dim,
                     int64_t n_pos, float scale, float* scores, float* out);
+void attention_head(const float* q, const PagedRows& k, const PagedRows& v, int kv_head, int head_dim,
+                    int64_t n_pos, float scale, float* scores, float* out, KernelPath path);
 
 }  // namespace ridge::kernels

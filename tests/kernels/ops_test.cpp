@@ -1,5 +1,6 @@
-// Kernels against straightforward double-precision formulas on random inputs
-// of awkward sizes, for every weight type the matmul accepts.
+// The scalar reference kernels against straightforward double-precision
+// formulas on random inputs of awkward sizes, for every weight type the matmul
+// accepts (simd_matmul_test.cpp holds the SIMD paths to these).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -40,7 +41,7 @@ TEST_P(MatmulTypes, MatchesDequantizedDoubleReference) {
     auto x = randn(n_tokens * cols, 99);
     std::vector<float> y(n_tokens * rows);
     kernels::ThreadPool pool(3);
-    kernels::matmul(W, x.data(), n_tokens, y.data(), pool);
+    kernels::matmul(W, x.data(), n_tokens, y.data(), pool, kernels::KernelPath::Scalar);
     for (int64_t r = 0; r < rows; ++r) {
       kernels::get_row(W, r, deq.data());
       for (int64_t t = 0; t < n_tokens; ++t) {
@@ -64,7 +65,7 @@ TEST(Kernels, RmsNorm) {
   auto x = randn(77, 1);
   auto w = randn(77, 2);
   std::vector<float> out(77);
-  kernels::rmsnorm(x.data(), w.data(), 77, 1e-5f, out.data());
+  kernels::rmsnorm(x.data(), w.data(), 77, 1e-5f, out.data(), kernels::KernelPath::Scalar);
   double ss = 0;
   for (float v : x) ss += double(v) * v;
   const double k = 1.0 / std::sqrt(ss / 77 + 1e-5);
@@ -121,7 +122,6 @@ TEST(Kernels, AttentionOverPagedRowsMatchesDirectFormula) {
   kernels::PagedRows K{kp.data(), block, stride}, Vv{vp.data(), block, stride};
   std::vector<float> scores(n_pos), out(hd);
   const float scale = 0.3f;
-  kernels::attention_head(q.data(), K, Vv, 1, hd, n_pos, scale, scores.data(), out.data());
   std::vector<double> s(n_pos);
   double mx = -1e300, sum = 0;
   for (int64_t p = 0; p < n_pos; ++p) {
@@ -131,10 +131,13 @@ TEST(Kernels, AttentionOverPagedRowsMatchesDirectFormula) {
     mx = std::max(mx, s[p]);
   }
   for (auto& e : s) sum += (e = std::exp(e - mx));
-  for (int i = 0; i < hd; ++i) {
-    double o = 0;
-    for (int64_t p = 0; p < n_pos; ++p) o += s[p] / sum * vdata[p * stride + hd + i];
-    EXPECT_NEAR(out[i], o, 1e-5);
+  for (auto path : kernels::supported_kernel_paths()) {
+    kernels::attention_head(q.data(), K, Vv, 1, hd, n_pos, scale, scores.data(), out.data(), path);
+    for (int i = 0; i < hd; ++i) {
+      double o = 0;
+      for (int64_t p = 0; p < n_pos; ++p) o += s[p] / sum * vdata[p * stride + hd + i];
+      EXPECT_NEAR(out[i], o, 1e-5) << kernels::kernel_path_name(path);
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/testdata.h"
+#include "kernels/ops.h"
 #include "model/llama.h"
 #include "model/random_model.h"
 #include "model/reference_model.h"
@@ -134,6 +135,15 @@ TEST(LlamaFidelity, TinyRandomLlama2F16MatchesReferenceLogits) {
 struct TypeCase {
   ridge::GgmlType type;
   double tol;  // max |logit - reference|, relative to the largest |reference logit|
+  // The same where the active kernel path rounds activations to 8 bits for this
+  // weight type (ops.h: matmul_quantizes_activations). The reference multiplies
+  // float activations, so the gap is that rounding, carried through two layers:
+  // each level is within amax/254 of its value, an error of ~0.5% (rms) per
+  // matmul input on these random models. Measured worst cases (Zen 4, AVX2 and
+  // AVX-512 alike): Q8_0 1.2%, Q4_0 1.5% (blocks of 32), Q4_K 2.1%, Q6_K 2.1%
+  // (blocks of 256: larger blocks, coarser steps). Tolerances leave ~2.5x margin;
+  // the kernel tests check the integer arithmetic itself to ~1e-6.
+  double tol_q8_activations;
 };
 
 class RandomModelFidelity : public ::testing::TestWithParam<TypeCase> {};
@@ -167,17 +177,22 @@ TEST_P(RandomModelFidelity, LogitsMatchFloat64Reference) {
       scale = std::max(scale, std::abs(want[t][i]));
     }
   ASSERT_GT(scale, 0.1) << "degenerate random model";
-  EXPECT_LT(worst / scale, tc.tol) << "max abs diff " << worst << " at logit scale " << scale;
+  const bool q8 = ridge::kernels::matmul_quantizes_activations(tc.type, ridge::kernels::active_kernel_path());
+  EXPECT_LT(worst / scale, q8 ? tc.tol_q8_activations : tc.tol)
+      << "max abs diff " << worst << " at logit scale " << scale << " on the "
+      << ridge::kernels::kernel_path_name() << " kernel path";
   std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, RandomModelFidelity,
-                         ::testing::Values(TypeCase{ridge::GgmlType::F32, 1e-5}, TypeCase{ridge::GgmlType::F16, 1e-5},
-                                           TypeCase{ridge::GgmlType::BF16, 1e-5},
-                                           TypeCase{ridge::GgmlType::Q8_0, 1e-5},
-                                           TypeCase{ridge::GgmlType::Q4_0, 1e-5},
-                                           TypeCase{ridge::GgmlType::Q4_K, 1e-5},
-                                           TypeCase{ridge::GgmlType::Q6_K, 1e-5}),
+                         // Float weights never quantize activations: the second value is unused there.
+                         ::testing::Values(TypeCase{ridge::GgmlType::F32, 1e-5, 1e-5},
+                                           TypeCase{ridge::GgmlType::F16, 1e-5, 1e-5},
+                                           TypeCase{ridge::GgmlType::BF16, 1e-5, 1e-5},
+                                           TypeCase{ridge::GgmlType::Q8_0, 1e-5, 3e-2},
+                                           TypeCase{ridge::GgmlType::Q4_0, 1e-5, 4e-2},
+                                           TypeCase{ridge::GgmlType::Q4_K, 1e-5, 5e-2},
+                                           TypeCase{ridge::GgmlType::Q6_K, 1e-5, 5e-2}),
                          [](const auto& info) { return std::string(ridge::ggml_type_name(info.param.type)); });
 
 TEST(LlamaBatching, InterleavedSequencesMatchRunningEachAlone) {

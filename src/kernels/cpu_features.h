@@ -1,0 +1,48 @@
+#pragma once
+// Which instruction sets this CPU and OS support, and which family of kernels
+// (scalar reference, AVX2, AVX-512) the process runs: the best supported one,
+// unless the environment variable RIDGE_KERNELS=scalar|avx2|avx512 asks for
+// another. One binary serves every x86-64: the SIMD kernels live in files
+// compiled for their instruction set and run only when this check allows.
+#include <string>
+#include <vector>
+
+namespace ridge::kernels {
+
+struct CpuFeatures {
+  bool avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
+  bool avx512vnni = false, avx512bf16 = false;
+  // The OS saves the wide registers on context switches (XGETBV); without that
+  // the instructions exist but must not be used.
+  bool os_ymm = false, os_zmm = false;
+};
+
+// Reads CPUID and XGETBV. Cheap, but callers normally use active_kernel_path().
+CpuFeatures detect_cpu_features();
+
+enum class KernelPath { Scalar, Avx2, Avx512 };
+
+const char* kernel_path_name(KernelPath path);  // "scalar", "avx2", "avx512"
+
+// Whether `features` can run every instruction the path's files were compiled for.
+bool kernel_path_supported(KernelPath path, const CpuFeatures& features);
+bool kernel_path_supported(KernelPath path);  // on this machine
+
+// The best path `features` supports.
+KernelPath best_kernel_path(const CpuFeatures& features);
+
+// The path for a RIDGE_KERNELS value (nullptr or empty: the best). A request the
+// CPU cannot run, or an unknown name, falls back to the best supported path at
+// or below it and sets *warning to say so (left empty otherwise).
+KernelPath resolve_kernel_path(const char* request, const CpuFeatures& features, std::string* warning);
+
+// The path this process uses: resolved once from CPUID and RIDGE_KERNELS at first
+// use (a fallback warning goes to stderr then), constant afterwards.
+KernelPath active_kernel_path();
+const char* kernel_path_name();  // of active_kernel_path(), for `ridge bench`
+
+// Every path this machine supports, scalar first (tests run each).
+std::vector<KernelPath> supported_kernel_paths();
+
+}  // namespace ridge::kernels
