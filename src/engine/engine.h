@@ -72,11 +72,23 @@ struct Event {
   Usage usage;                           // Done
   std::string error;                     // Error: message
   std::chrono::steady_clock::time_point time;  // when the engine produced it
+  int64_t step = 0;                      // the engine step (EngineStats::steps_total after it) that produced it; 0: none
 };
 
 // One request's channel. The engine pushes events; the consumer pops them.
 // Destroying or cancel()ing the handle cancels the request within one step
 // and frees its KV blocks.
+//
+// Event order: zero or more Text events, then exactly one Done or Error; after
+// that next() only times out. The first generated token always produces a
+// Text event (possibly with empty text: held-back UTF-8 bytes or a possible
+// stop-string start), so its time is the time to first token. A cancelled
+// request gets no further events. The end-of-generation token has neither
+// text nor a logprobs entry but counts in Usage::completion_tokens. Events of
+// one step are delivered after EngineStats reflect that step (a consumer that
+// sees Done then sees the request's blocks returned). Handles may outlive the
+// Engine; shutdown ends unfinished requests with Error "server shutting down".
+// next() may be called from any one thread at a time per handle; cancel() from any.
 class RequestHandle {
  public:
   virtual ~RequestHandle() = default;
@@ -95,21 +107,31 @@ struct EngineStats {
   int64_t prompt_tokens_total = 0;
   int64_t generated_tokens_total = 0;
   int64_t steps_total = 0;
+  int64_t preemptions_total = 0;     // sequences sent back to the queue because the KV cache ran short
 };
 
 class Engine {
  public:
+  // Starts the step thread. Throws std::invalid_argument for an unusable config
+  // (n_ctx < 2, kv_positions < n_ctx, step_token_budget < max_running, max_queue < 1, ...).
   Engine(std::unique_ptr<model::LlamaModel> model, tokenizer::Tokenizer tok, EngineConfig cfg);
   ~Engine();  // stops the step thread; pending requests end with an Error event
 
-  // Validates and queues; throws InvalidRequest or QueueFull.
+  // Validates and queues; throws InvalidRequest or QueueFull. Thread-safe; never
+  // blocks on the step thread's work. The request is admitted at the next step
+  // when a running slot and its KV blocks are free (else it waits, first come
+  // first served); QueueFull when max_queue requests already wait.
+  // max_tokens must be -1 or positive; an empty stop string is refused.
   std::unique_ptr<RequestHandle> submit(GenerationRequest req);
 
   // Pooled, L2-normalised final hidden state of `tokens` (mean over tokens);
-  // runs on the step thread between steps.
+  // runs on the step thread between steps (blocks the caller until done).
+  // Throws InvalidRequest (empty, bad id, longer than n_ctx) or QueueFull after shutdown.
   std::vector<float> embed(const std::vector<int32_t>& tokens);
 
-  // Stop admitting; finish (drain) or cancel the in-flight requests.
+  // Stop admitting (submit/embed throw QueueFull); then drain (every accepted
+  // request, queued ones included, runs to its end) or end them all with Error
+  // "server shutting down". Blocks until the step thread has stopped; idempotent.
   void shutdown(bool cancel_running);
 
   EngineStats stats() const;

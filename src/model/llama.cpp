@@ -112,6 +112,16 @@ kv::KvCacheConfig LlamaModel::kv_config(int64_t n_positions, int block_size) con
 
 void LlamaModel::forward(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool,
                          std::vector<float>& logits) const {
+  run(batch, cache, pool, logits, false);
+}
+
+void LlamaModel::forward_hidden(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool,
+                                std::vector<float>& hidden) const {
+  run(batch, cache, pool, hidden, true);
+}
+
+void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool, std::vector<float>& logits,
+                     bool hidden_out) const {
   const int64_t n = static_cast<int64_t>(batch.size());
   if (n == 0) return;
   if (batch.pos.size() != batch.tokens.size() || batch.seq.size() != batch.tokens.size() ||
@@ -135,9 +145,9 @@ void LlamaModel::forward(const Batch& batch, kv::KvCache& cache, kernels::Thread
     int64_t extra = 0;
     const int bs = cache.config().block_size;
     for (auto& [s, np] : need) extra += std::max<int64_t>(0, (np + bs - 1) / bs - cache.capacity(s) / bs);
-    if (extra > cache.n_free_blocks())
+    if (extra > cache.n_available_blocks())
       throw kv::KvCacheFull("KV cache full: the batch needs " + std::to_string(extra) + " more blocks, " +
-                            std::to_string(cache.n_free_blocks()) + " free");
+                            std::to_string(cache.n_available_blocks()) + " free");
     for (auto& [s, np] : need) cache.reserve(s, np);
   }
 
@@ -201,6 +211,10 @@ void LlamaModel::forward(const Batch& batch, kv::KvCache& cache, kernels::Thread
     ++n_out;
   }
   if (n_out == 0) return;
+  if (hidden_out) {
+    logits.insert(logits.end(), sel.begin(), sel.end());
+    return;
+  }
   const size_t base = logits.size();
   logits.resize(base + static_cast<size_t>(n_out * hp_.n_vocab));
   kernels::matmul(output_, sel.data(), n_out, logits.data() + base, pool);

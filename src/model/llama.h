@@ -34,6 +34,10 @@ class LlamaModel {
   // Throws std::invalid_argument for a bad token id or position, kv::KvCacheFull
   // when the cache cannot hold the positions.
   void forward(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool, std::vector<float>& logits) const;
+  // As forward(), but appends the final-norm hidden state (n_embd floats)
+  // instead of logits for every token with want_logits: for embeddings.
+  void forward_hidden(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool,
+                      std::vector<float>& hidden) const;
 
  private:
   struct Layer {
@@ -42,6 +46,9 @@ class LlamaModel {
   };
   explicit LlamaModel(gguf::File file);
   void bind();
+  // The shared body of forward() and forward_hidden().
+  void run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool, std::vector<float>& out,
+           bool hidden_out) const;
 
   gguf::File file_;
   HParams hp_;
