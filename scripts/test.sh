@@ -6,6 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 jobs="${RIDGE_JOBS:-2}"
 "$root/scripts/build.sh"
+"$root/scripts/setup-node.sh"
 echo "== test suite (Release)"
 ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
 

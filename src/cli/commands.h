@@ -6,5 +6,6 @@ namespace ridge::cli {
 int cmd_run(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 
 }  // namespace ridge::cli

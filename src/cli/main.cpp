@@ -14,6 +14,7 @@ constexpr const char* kUsage =
     "  run       generate text from a prompt with a GGUF model\n"
     "  inspect   print a GGUF file's metadata and tensor table\n"
     "  tokenize  print the tokens a model's tokenizer makes of a text\n"
+    "  serve     serve a model over an OpenAI-compatible HTTP API, with a chat page\n"
     "\n"
     "Run 'ridge <command> --help' for a command's options.\n";
 
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   if (cmd == "run") return ridge::cli::cmd_run(argc - 1, argv + 1);
   if (cmd == "inspect") return ridge::cli::cmd_inspect(argc - 1, argv + 1);
   if (cmd == "tokenize") return ridge::cli::cmd_tokenize(argc - 1, argv + 1);
+  if (cmd == "serve") return ridge::cli::cmd_serve(argc - 1, argv + 1);
   std::fprintf(stderr, "ridge: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 1;
 }

@@ -5,9 +5,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 namespace ridge::test {
+
+std::string find_program(const std::string& name) {
+  const char* env = std::getenv("PATH");
+  const std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const auto candidate = std::filesystem::path(path.substr(start, end - start)) / name;
+    if (end > start && access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    start = end + 1;
+  }
+  return "";
+}
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_text) {
   int out_pipe[2], err_pipe[2], in_pipe[2];

@@ -12,6 +12,9 @@ struct ProcessResult {
   std::string out, err;
 };
 
+// Full path of an executable found on $PATH, or "" when there is none.
+std::string find_program(const std::string& name);
+
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_text = "");
 
 }  // namespace ridge::test

@@ -1,0 +1,28 @@
+// The page compiled into the binary is exactly web/index.html (regenerate
+// src/server/web_page.cpp with web/embed.sh after editing the page), and it
+// has what the e2e browser test drives.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/testdata.h"
+#include "server/web_page.h"
+
+TEST(WebPage, EmbeddedCopyEqualsWebIndexHtml) {
+  const auto path = ridge::test::source_dir() / "web" / "index.html";
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << "cannot read " << path;
+  std::ostringstream s;
+  s << in.rdbuf();
+  EXPECT_TRUE(s.str() == ridge::server::chat_page_html())
+      << "src/server/web_page.cpp is out of date with web/index.html: run web/embed.sh";
+}
+
+TEST(WebPage, StreamsFromTheChatEndpoint) {
+  const std::string page(ridge::server::chat_page_html());
+  EXPECT_EQ(page.rfind("<!doctype html>", 0), 0u);
+  for (const char* needle : {"/v1/chat/completions", "stream: true", "getReader()", "id=\"input\"", "id=\"send\"",
+                             "id=\"stop\"", "AbortController", "[DONE]"})
+    EXPECT_NE(page.find(needle), std::string::npos) << needle;
+}
