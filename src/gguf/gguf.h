@@ -4,6 +4,7 @@
 // bounds) and exposes typed metadata and tensor views. `Writer` produces files
 // that llama.cpp loads; tests and benchmarks use it to write random-weight models.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -175,8 +176,24 @@ class Writer {
   // length; `data.size()` must equal the type's byte size for that shape.
   void add_tensor(std::string name, GgmlType type, std::vector<int64_t> ne, std::vector<uint8_t> data);
 
+  // Declares a tensor whose bytes are produced only when the file is written by
+  // write_streaming(), so a model far larger than memory (a 1B model in F32 is
+  // 4.4 GB) can be generated or converted one tensor at a time.
+  void add_tensor_info(std::string name, GgmlType type, std::vector<int64_t> ne);
+
+  // Both throw Error when a tensor was declared with add_tensor_info().
   std::vector<uint8_t> to_bytes() const;
   void write(const std::string& path) const;  // throws Error on I/O failure
+
+  // Returns the bytes of the tensor at `index` (insertion order), exactly the
+  // byte size its type and shape take.
+  using TensorProducer = std::function<std::vector<uint8_t>(size_t index)>;
+  // Writes the same bytes as write() would, calling `produce` once per declared
+  // tensor, in insertion order, just before its data is written; tensors added
+  // with data are written from it. At most one produced tensor is held at a
+  // time. On any failure (I/O, a wrong-sized tensor, an exception from
+  // `produce`) the partial file is removed and the error rethrown.
+  void write_streaming(const std::string& path, const TensorProducer& produce) const;
 
  private:
   struct PendingTensor {
@@ -184,7 +201,13 @@ class Writer {
     GgmlType type;
     std::vector<int64_t> ne;
     std::vector<uint8_t> data;
+    uint64_t n_bytes = 0;   // the type's byte size for ne
+    bool deferred = false;  // bytes come from a TensorProducer
   };
+  // Validates a new tensor's name, type and shape; returns its byte size.
+  uint64_t check_new_tensor(const std::string& name, GgmlType type, const std::vector<int64_t>& ne) const;
+  // Header, metadata, tensor infos and the padding before the data section.
+  std::vector<uint8_t> header_bytes() const;
   uint32_t version_;
   uint64_t alignment_;
   std::vector<std::pair<std::string, Value>> kv_;

@@ -1,6 +1,8 @@
 // GGUF writer: lays out header, metadata, tensor infos and tensor data exactly
 // as the spec (and llama.cpp's loader) expects: little-endian, the data section
-// and every tensor padded to the alignment, tensors in insertion order.
+// and every tensor padded to the alignment, tensors in insertion order; either
+// from memory or streamed, each tensor's bytes produced just before they are written.
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -155,7 +157,7 @@ void Writer::set(std::string key, Value v) {
   kv_.emplace_back(std::move(key), std::move(v));
 }
 
-void Writer::add_tensor(std::string name, GgmlType type, std::vector<int64_t> ne, std::vector<uint8_t> data) {
+uint64_t Writer::check_new_tensor(const std::string& name, GgmlType type, const std::vector<int64_t>& ne) const {
   const std::string where = "gguf writer: tensor '" + name + "'";
   if (name.empty()) throw Error("gguf writer: empty tensor name");
   if (name.size() > kWriterMaxTensorNameBytes)
@@ -181,14 +183,23 @@ void Writer::add_tensor(std::string name, GgmlType type, std::vector<int64_t> ne
   const uint64_t blocks = static_cast<uint64_t>(n / traits->block_size);
   if (blocks > std::numeric_limits<uint64_t>::max() / traits->block_bytes)
     throw Error(where + ": byte size overflows 64 bits");
-  const uint64_t expected = blocks * traits->block_bytes;
-  if (data.size() != expected)
-    throw Error(where + ": " + std::to_string(data.size()) + " data bytes, but a " + std::string(traits->name) +
-                " tensor of this shape takes " + std::to_string(expected));
-  tensors_.push_back({std::move(name), type, std::move(ne), std::move(data)});
+  return blocks * traits->block_bytes;
 }
 
-std::vector<uint8_t> Writer::to_bytes() const {
+void Writer::add_tensor(std::string name, GgmlType type, std::vector<int64_t> ne, std::vector<uint8_t> data) {
+  const uint64_t expected = check_new_tensor(name, type, ne);
+  if (data.size() != expected)
+    throw Error("gguf writer: tensor '" + name + "': " + std::to_string(data.size()) + " data bytes, but a " +
+                std::string(ggml_type_name(type)) + " tensor of this shape takes " + std::to_string(expected));
+  tensors_.push_back({std::move(name), type, std::move(ne), std::move(data), expected, false});
+}
+
+void Writer::add_tensor_info(std::string name, GgmlType type, std::vector<int64_t> ne) {
+  const uint64_t n_bytes = check_new_tensor(name, type, ne);
+  tensors_.push_back({std::move(name), type, std::move(ne), {}, n_bytes, true});
+}
+
+std::vector<uint8_t> Writer::header_bytes() const {
   bool has_alignment_key = false;
   for (const auto& kv : kv_) has_alignment_key |= kv.first == "general.alignment";
   const bool write_alignment = alignment_ != kDefaultAlignment && !has_alignment_key;
@@ -215,10 +226,22 @@ std::vector<uint8_t> Writer::to_bytes() const {
     for (int64_t d : t.ne) out.put<uint64_t>(static_cast<uint64_t>(d));
     out.put<uint32_t>(static_cast<uint32_t>(t.type));
     out.put<uint64_t>(offset);
-    offset += (t.data.size() + alignment_ - 1) / alignment_ * alignment_;
+    offset += (t.n_bytes + alignment_ - 1) / alignment_ * alignment_;
   }
   out.pad_to(alignment_);
-  out.bytes.reserve(out.bytes.size() + offset);
+  return std::move(out.bytes);
+}
+
+std::vector<uint8_t> Writer::to_bytes() const {
+  uint64_t data_bytes = 0;
+  for (const auto& t : tensors_) {
+    if (t.deferred)
+      throw Error("gguf writer: tensor '" + t.name + "' was declared without data; write it with write_streaming()");
+    data_bytes += (t.n_bytes + alignment_ - 1) / alignment_ * alignment_;
+  }
+  ByteSink out;
+  out.bytes = header_bytes();
+  out.bytes.reserve(out.bytes.size() + data_bytes);
   for (const auto& t : tensors_) {
     out.bytes.insert(out.bytes.end(), t.data.begin(), t.data.end());
     out.pad_to(alignment_);  // llama.cpp expects every tensor padded, the last one too
@@ -235,6 +258,47 @@ void Writer::write(const std::string& path) const {
   const bool closed = std::fclose(f) == 0;
   if (written != bytes.size()) throw Error(path + ": write failed: " + std::strerror(write_errno));
   if (!closed) throw Error(path + ": write failed on close: " + std::strerror(errno));
+}
+
+void Writer::write_streaming(const std::string& path, const TensorProducer& produce) const {
+  const std::vector<uint8_t> header = header_bytes();
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw Error(path + ": cannot create: " + std::strerror(errno));
+  auto put = [&](const void* p, size_t n) {
+    if (n && std::fwrite(p, 1, n, f) != n) throw Error(path + ": write failed: " + std::strerror(errno));
+  };
+  try {
+    put(header.data(), header.size());
+    static constexpr uint8_t kZeros[64] = {};
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+      const auto& t = tensors_[i];
+      std::vector<uint8_t> produced;
+      if (t.deferred) {
+        if (!produce) throw Error("gguf writer: tensor '" + t.name + "' was declared without data and no producer was given");
+        produced = produce(i);
+        if (produced.size() != t.n_bytes)
+          throw Error("gguf writer: tensor '" + t.name + "': the producer gave " + std::to_string(produced.size()) +
+                      " bytes, but a " + std::string(ggml_type_name(t.type)) + " tensor of this shape takes " +
+                      std::to_string(t.n_bytes));
+      }
+      const std::vector<uint8_t>& bytes = t.deferred ? produced : t.data;
+      put(bytes.data(), bytes.size());
+      // Every tensor padded to the alignment, the last one too (as in to_bytes()).
+      for (uint64_t pad = (alignment_ - t.n_bytes % alignment_) % alignment_; pad > 0;) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(pad, sizeof kZeros));
+        put(kZeros, n);
+        pad -= n;
+      }
+    }
+    if (std::fclose(f) != 0) {
+      f = nullptr;
+      throw Error(path + ": write failed on close: " + std::strerror(errno));
+    }
+  } catch (...) {
+    if (f) std::fclose(f);
+    std::remove(path.c_str());
+    throw;
+  }
 }
 
 }  // namespace ridge::gguf

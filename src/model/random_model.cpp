@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "model/quantize_model.h"
 #include "tensor/quant.h"
 
 namespace ridge::model {
@@ -98,20 +99,24 @@ void write_random_llama(const RandomModelSpec& sp, const std::string& path) {
   w.set("tokenizer.ggml.eos_token_id", gguf::Value::u32(2));
   w.set("tokenizer.ggml.unknown_token_id", gguf::Value::u32(0));
 
+  // Tensors are declared first and generated one at a time while the file is
+  // written, in declaration order, so the random stream (and the file) is the
+  // same as generating them all up front, and memory holds one tensor at most.
+  struct PlannedTensor {
+    std::string name;
+    GgmlType type;
+    int64_t cols, rows;  // rows == 0: a 1-D norm vector of `cols`
+    double amp;          // matrices: uniform on [-amp, amp]
+  };
+  std::vector<PlannedTensor> plan;
   auto add_matrix = [&](const std::string& name, GgmlType type, int64_t cols, int64_t rows, double amp) {
     if (cols % ggml_type_traits(type).block_size != 0)
       throw std::invalid_argument("random model: tensor " + name + " has rows of " + std::to_string(cols) +
                                   " elements, not a multiple of " + std::string(ggml_type_name(type)) +
                                   "'s block size");
-    std::vector<float> data(static_cast<size_t>(cols * rows));
-    for (auto& v : data) v = rng.sym(amp);
-    w.add_tensor(name, type, {cols, rows}, tensor::quantize(type, data.data(), rows, cols));
+    plan.push_back({name, type, cols, rows, amp});
   };
-  auto add_norm = [&](const std::string& name, int64_t n) {
-    std::vector<float> data(n);
-    for (auto& v : data) v = 1.0f + rng.sym(0.2);
-    w.add_tensor(name, GgmlType::F32, {n}, tensor::quantize(GgmlType::F32, data.data(), 1, n));
-  };
+  auto add_norm = [&](const std::string& name, int64_t n) { plan.push_back({name, GgmlType::F32, n, 0, 0.0}); };
   const int64_t hd = sp.n_embd / sp.n_head;
   const double in_amp = std::sqrt(3.0 / static_cast<double>(sp.n_embd));
   add_matrix("token_embd.weight", sp.embd_type, sp.n_embd, sp.n_vocab, 1.0);
@@ -129,7 +134,22 @@ void write_random_llama(const RandomModelSpec& sp, const std::string& path) {
   }
   add_norm("output_norm.weight", sp.n_embd);
   if (!sp.tied_output) add_matrix("output.weight", sp.type, sp.n_embd, sp.n_vocab, in_amp);
-  w.write(path);
+
+  for (const auto& t : plan) {
+    if (t.rows == 0) w.add_tensor_info(t.name, t.type, {t.cols});
+    else w.add_tensor_info(t.name, t.type, {t.cols, t.rows});
+  }
+  w.write_streaming(path, [&](size_t i) {
+    const PlannedTensor& t = plan[i];
+    if (t.rows == 0) {
+      std::vector<float> data(t.cols);
+      for (auto& v : data) v = 1.0f + rng.sym(0.2);
+      return tensor::quantize(GgmlType::F32, data.data(), 1, t.cols);
+    }
+    std::vector<float> data(static_cast<size_t>(t.cols * t.rows));
+    for (auto& v : data) v = rng.sym(t.amp);
+    return quantize_rows_parallel(t.type, data.data(), t.rows, t.cols, sp.quantize_threads);
+  });
 }
 
 }  // namespace ridge::model

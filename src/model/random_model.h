@@ -23,9 +23,12 @@ struct RandomModelSpec {
   bool tied_output = false;  // omit output.weight
   uint64_t seed = 1;
   std::string name = "ridge-random";
+  // Threads that quantize each generated matrix (the bytes do not depend on it).
+  int quantize_threads = 1;
 };
 
 // Throws std::invalid_argument when a matrix width is not a multiple of the type's block size.
+// Streams: one tensor is generated, quantized and written at a time.
 void write_random_llama(const RandomModelSpec& spec, const std::string& path);
 
 // Standard shapes for benchmarks: "tinyllama-1.1b", "llama-3.2-1b", "tiny" (the defaults above).

@@ -1,0 +1,320 @@
+// `ridge bench`: llama-bench-style throughput (prefill of a p-token batch,
+// decode of n tokens one at a time, batched decode of several sequences
+// together), each the median of repetitions after a warm-up, set against the
+// machine's limits measured in the same run: streaming-read bandwidth (decode
+// reads every weight once per step) and FP32 FMA peak (prefill's arithmetic).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "gguf/gguf.h"
+#include "kernels/cpu_features.h"
+#include "kernels/thread_pool.h"
+#include "kv/kv_cache.h"
+#include "model/llama.h"
+#include "model/roofline.h"
+
+namespace ridge::cli {
+
+namespace {
+
+constexpr const char* kBenchHelp =
+    "usage: ridge bench -m MODEL.gguf [options]\n"
+    "\n"
+    "Measures tokens/s like llama-bench and the machine's limits in the same run.\n"
+    "  ppP     prefill: one forward pass over a batch of P prompt tokens\n"
+    "  tgN     decode: N tokens, one forward pass each\n"
+    "  batchB  B sequences decoding N tokens together (one token of each per pass);\n"
+    "          tokens/s counts all sequences' tokens\n"
+    "Each is the median of REPS runs after a warm-up. Rooflines: streaming-read\n"
+    "bandwidth (a buffer much larger than the cache, read by the same threads) and\n"
+    "FP32 FMA peak (a register-resident FMA loop per thread). Reported against them:\n"
+    "  GFLOP/s    2 x matmul parameters x tokens/s (all weight matrices, output\n"
+    "             included, as llama.cpp's figures count them), and its ratio to the peak\n"
+    "  weight GB/s  weight bytes read per forward pass x passes/s, and its share of\n"
+    "             the bandwidth (for tgN this is the decode roofline share)\n"
+    "\n"
+    "  -m, --model FILE     GGUF model (required)\n"
+    "  -p, --n-prompt P     prompt tokens, 0 skips (default 512)\n"
+    "  -n, --n-gen N        generated tokens, 0 skips (default 128)\n"
+    "  -t, --threads T      threads (default: all cores)\n"
+    "  -r, --repetitions R  runs per test (default 3)\n"
+    "  -b, --batches LIST   sequence counts for batched decode, e.g. 1,4,8; 0 skips (default 0)\n"
+    "      --bandwidth-mib M  buffer for the bandwidth roofline in MiB (default 1024)\n"
+    "      --json           one JSON object per line per test instead of a table\n";
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// What one forward pass reads and computes, from the tensor table.
+struct ModelStats {
+  std::string name;
+  std::string dominant_type;       // the type holding most weight bytes
+  uint64_t n_params = 0;           // every tensor's elements
+  uint64_t matmul_params = 0;      // elements of the matrices multiplied each pass
+  uint64_t weight_bytes_per_pass = 0;  // their bytes: each pass reads them once
+  uint64_t file_bytes = 0;
+};
+
+ModelStats model_stats(const gguf::File& f) {
+  ModelStats s;
+  s.name = f.get_string_or("general.name", "");
+  s.file_bytes = f.file_size();
+  // Every 2-D weight is a matmul operand, except the embedding table, which is
+  // only looked up (one row per token) unless it doubles as the output matrix.
+  const bool tied = f.find_tensor("output.weight") == nullptr;
+  std::map<GgmlType, uint64_t> bytes_by_type;
+  for (const auto& t : f.tensors()) {
+    s.n_params += static_cast<uint64_t>(t.n_elements());
+    if (t.n_dims < 2 || (t.name == "token_embd.weight" && !tied)) continue;
+    s.matmul_params += static_cast<uint64_t>(t.n_elements());
+    s.weight_bytes_per_pass += t.n_bytes;
+    bytes_by_type[t.type] += t.n_bytes;
+  }
+  uint64_t most = 0;
+  for (const auto& [type, bytes] : bytes_by_type)
+    if (bytes > most) most = bytes, s.dominant_type = std::string(ggml_type_name(type));
+  return s;
+}
+
+struct BenchTest {
+  std::string name;    // "pp512", "tg128", "batch8"
+  int64_t n_prompt = 0;
+  int64_t n_gen = 0;
+  int64_t n_seqs = 1;  // batched decode: sequences per pass
+};
+
+struct TestResult {
+  BenchTest test;
+  std::vector<double> tokens_per_s;  // one per repetition
+  double median = 0, stddev = 0;
+  double passes_per_token = 1;       // forward passes per token (1/P for prefill, 1/B for batches)
+};
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double stddev_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1));
+}
+
+class Bencher {
+ public:
+  Bencher(const model::LlamaModel& m, kernels::ThreadPool& pool) : m_(m), pool_(pool), rng_(1234) {}
+
+  // Seconds for one run of `t`, on a fresh cache; `warmup` runs a shortened
+  // version (the whole prompt, one decode step) to fault pages in and wake threads.
+  double run(const BenchTest& t, bool warmup) {
+    const int64_t steps = warmup ? std::min<int64_t>(t.n_gen, 1) : t.n_gen;
+    const int64_t positions = std::max(t.n_prompt, t.n_seqs * (t.n_gen + 16));
+    kv::KvCache cache(m_.kv_config(positions));
+    std::vector<float> logits;
+    model::Batch batch;
+    const auto t0 = Clock::now();
+    if (t.n_prompt > 0) {
+      // Logits for the last token only, as a prompt is processed.
+      for (int64_t i = 0; i < t.n_prompt; ++i) batch.add(token(), i, 0, i + 1 == t.n_prompt);
+      m_.forward(batch, cache, pool_, logits);
+    }
+    for (int64_t step = 0; step < steps; ++step) {
+      batch.clear();
+      logits.clear();
+      for (int64_t s = 0; s < t.n_seqs; ++s) batch.add(token(), step, static_cast<int32_t>(s), true);
+      m_.forward(batch, cache, pool_, logits);
+    }
+    return seconds_since(t0);
+  }
+
+ private:
+  int32_t token() { return static_cast<int32_t>(rng_() % static_cast<uint64_t>(m_.hparams().n_vocab)); }
+
+  const model::LlamaModel& m_;
+  kernels::ThreadPool& pool_;
+  std::mt19937_64 rng_;
+};
+
+std::vector<int64_t> parse_batches(const std::string& list) {
+  std::vector<int64_t> out;
+  size_t at = 0;
+  while (at <= list.size()) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    const std::string item = list.substr(at, comma - at);
+    size_t used = 0;
+    int64_t v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || v < 0 || v > 1024)
+      throw ArgError("-b: '" + item + "' is not a sequence count between 0 and 1024 (expected a list like 1,4,8)");
+    if (v > 0) out.push_back(v);
+    at = comma + 1;
+  }
+  return out;
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  std::string model_path;
+  int64_t n_prompt = 512, n_gen = 128, reps = 3, bandwidth_mib = 1024;
+  int threads = kernels::default_thread_count();
+  std::vector<int64_t> batches;
+  bool json = false;
+  try {
+    Args a(argc, argv);
+    while (a.next()) {
+      if (a.is("-h", "--help")) {
+        std::fputs(kBenchHelp, stdout);
+        return 0;
+      } else if (a.is("-m", "--model")) {
+        model_path = a.value();
+      } else if (a.is("-p", "--n-prompt")) {
+        n_prompt = a.int_value(0, 1 << 16);
+      } else if (a.is("-n", "--n-gen")) {
+        n_gen = a.int_value(0, 1 << 16);
+      } else if (a.is("-t", "--threads")) {
+        threads = static_cast<int>(a.int_value(1, 1024));
+      } else if (a.is("-r", "--repetitions")) {
+        reps = a.int_value(1, 1000);
+      } else if (a.is("-b", "--batches")) {
+        batches = parse_batches(a.value());
+      } else if (a.is("--bandwidth-mib")) {
+        bandwidth_mib = a.int_value(1, 1 << 20);
+      } else if (a.is("--json")) {
+        json = true;
+      } else {
+        a.unknown();
+      }
+    }
+    if (model_path.empty()) throw ArgError("missing -m MODEL.gguf (see ridge bench --help)");
+    if (!batches.empty() && n_gen == 0) throw ArgError("-b needs tokens to decode: -n must be positive");
+  } catch (const ArgError& e) {
+    std::fprintf(stderr, "ridge bench: %s\n", e.what());
+    return 1;
+  }
+
+  try {
+    auto model = model::LlamaModel::load(model_path);
+    const ModelStats stats = model_stats(model->file());
+    kernels::ThreadPool pool(threads);
+    const char* kernel_path = kernels::kernel_path_name();
+
+    std::vector<BenchTest> tests;
+    if (n_prompt > 0) tests.push_back({"pp" + std::to_string(n_prompt), n_prompt, 0, 1});
+    if (n_gen > 0) tests.push_back({"tg" + std::to_string(n_gen), 0, n_gen, 1});
+    for (int64_t b : batches) tests.push_back({"batch" + std::to_string(b), 0, n_gen, b});
+
+    // Rooflines first, while nothing else of ours runs.
+    const auto bw = model::measure_read_bandwidth(static_cast<uint64_t>(bandwidth_mib) << 20, threads);
+    const auto peak = model::measure_fma_peak(threads);
+
+    Bencher bencher(*model, pool);
+    std::vector<TestResult> results;
+    for (const auto& t : tests) {
+      TestResult r;
+      r.test = t;
+      bencher.run(t, /*warmup=*/true);
+      const int64_t tokens = t.n_prompt > 0 ? t.n_prompt : t.n_gen * t.n_seqs;
+      for (int64_t i = 0; i < reps; ++i) r.tokens_per_s.push_back(static_cast<double>(tokens) / bencher.run(t, false));
+      r.median = median_of(r.tokens_per_s);
+      r.stddev = stddev_of(r.tokens_per_s);
+      r.passes_per_token = t.n_prompt > 0 ? 1.0 / static_cast<double>(t.n_prompt) : 1.0 / static_cast<double>(t.n_seqs);
+      results.push_back(r);
+    }
+
+    const double bw_gbs = bw.bytes_per_s / 1e9, peak_gflops = peak.flops_per_s / 1e9;
+    auto gflops = [&](const TestResult& r) { return 2.0 * static_cast<double>(stats.matmul_params) * r.median / 1e9; };
+    auto weight_gbs = [&](const TestResult& r) {
+      return static_cast<double>(stats.weight_bytes_per_pass) * r.median * r.passes_per_token / 1e9;
+    };
+    if (json) {
+      for (const auto& r : results) {
+        nlohmann::json j = {
+            {"test", r.test.name},
+            {"n_prompt", r.test.n_prompt},
+            {"n_gen", r.test.n_gen},
+            {"n_seqs", r.test.n_seqs},
+            {"tokens_per_s", r.median},
+            {"tokens_per_s_stddev", r.stddev},
+            {"samples_tokens_per_s", r.tokens_per_s},
+            {"repetitions", reps},
+            {"threads", threads},
+            {"model", model_path},
+            {"model_name", stats.name},
+            {"type", stats.dominant_type},
+            {"kernel_path", kernel_path},
+            {"n_params", stats.n_params},
+            {"matmul_params", stats.matmul_params},
+            {"model_bytes", stats.file_bytes},
+            {"weight_bytes_per_pass", stats.weight_bytes_per_pass},
+            {"bandwidth_gb_s", bw_gbs},
+            {"bandwidth_buffer_bytes", bw.buffer_bytes},
+            {"fma_peak_gflops", peak_gflops},
+            {"fma_isa", peak.isa},
+            {"gflops_effective", gflops(r)},
+            {"fma_peak_ratio", gflops(r) / peak_gflops},
+            {"weight_read_gb_s", weight_gbs(r)},
+            {"bandwidth_share", weight_gbs(r) / bw_gbs},
+        };
+        std::printf("%s\n", j.dump().c_str());
+      }
+      std::fflush(stdout);
+      return 0;
+    }
+
+    std::printf("model: %s%s%s\n", model_path.c_str(), stats.name.empty() ? "" : " - ", stats.name.c_str());
+    const double params = static_cast<double>(stats.n_params);
+    std::printf("  %.3f %s parameters, type %s, %.1f MiB of weights read per forward pass, %.1f MiB file\n",
+                params >= 1e9 ? params / 1e9 : params / 1e6, params >= 1e9 ? "B" : "M", stats.dominant_type.c_str(),
+                static_cast<double>(stats.weight_bytes_per_pass) / 1048576.0,
+                static_cast<double>(stats.file_bytes) / 1048576.0);
+    std::printf("kernels: %s   threads: %d   repetitions: %lld (median after a warm-up)\n", kernel_path, threads,
+                static_cast<long long>(reps));
+    std::printf("rooflines: streaming read %.2f GB/s (%lld MiB, %d threads); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n\n",
+                bw_gbs, static_cast<long long>(bw.buffer_bytes >> 20), threads, peak_gflops, peak.isa.c_str(), threads);
+    std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "test", "t/s", "+/-", "GFLOP/s", "/ FMA peak",
+                "weight GB/s", "/ bandwidth");
+    std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "---", "---:", "---:", "---:", "---:", "---:",
+                "---:");
+    for (const auto& r : results)
+      std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %10s%% |\n", r.test.name.c_str(),
+                  fixed(r.median, 2).c_str(), fixed(r.stddev, 2).c_str(), fixed(gflops(r), 1).c_str(),
+                  fixed(gflops(r) / peak_gflops, 2).c_str(), fixed(weight_gbs(r), 2).c_str(),
+                  fixed(100.0 * weight_gbs(r) / bw_gbs, 1).c_str());
+    std::fflush(stdout);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ridge bench: error: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace ridge::cli

@@ -1,0 +1,170 @@
+#include "model/roofline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "model/bench_peak.h"
+
+namespace ridge::model {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A reusable rendezvous of a fixed number of threads (a mutex and a
+// generation count: simple, and every arrival is ordered before the release).
+class Rendezvous {
+ public:
+  explicit Rendezvous(int n) : n_(n) {}
+  void arrive_and_wait() {
+    std::unique_lock<std::mutex> lk(mu_);
+    const uint64_t gen = generation_;
+    if (++arrived_ == n_) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lk, [&] { return generation_ != gen; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int n_;
+  int arrived_ = 0;
+  uint64_t generation_ = 0;
+};
+
+// Runs body(thread_index, round) on `threads` threads for `rounds` rounds,
+// all threads starting each round together; returns each round's wall time,
+// from the first thread's start to the last one's end. The workers take the
+// times themselves: the coordinating thread may not even be running then.
+template <class Body>
+std::vector<double> timed_rounds(int threads, int rounds, Body&& body) {
+  std::vector<Clock::time_point> starts(static_cast<size_t>(threads) * rounds), ends(starts.size());
+  Rendezvous sync(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int r = 0; r < rounds; ++r) {
+        sync.arrive_and_wait();
+        starts[static_cast<size_t>(r) * threads + t] = Clock::now();
+        body(t, r);
+        ends[static_cast<size_t>(r) * threads + t] = Clock::now();
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  std::vector<double> seconds(rounds);
+  for (int r = 0; r < rounds; ++r) {
+    const auto first = starts.begin() + static_cast<ptrdiff_t>(r) * threads;
+    const auto last = ends.begin() + static_cast<ptrdiff_t>(r) * threads;
+    seconds[r] = std::chrono::duration<double>(*std::max_element(last, last + threads) -
+                                               *std::min_element(first, first + threads))
+                     .count();
+  }
+  return seconds;
+}
+
+// Portable fallback: 8 independent multiply-add chains in plain floats.
+float fma_peak_loop_scalar(int64_t iterations) {
+  float acc[8];
+  for (int i = 0; i < 8; ++i) acc[i] = 0.001f * static_cast<float>(i + 1);
+  const float a = 0.999999f, b = 1e-7f;
+  for (int64_t it = 0; it < iterations; ++it)
+    for (float& x : acc) x = x * a + b;
+  float s = 0;
+  for (float x : acc) s += x;
+  return s;
+}
+
+struct FmaKernel {
+  const char* isa;
+  float (*loop)(int64_t);
+  int64_t flops_per_round;
+};
+
+FmaKernel best_fma_kernel() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return {"avx512", fma_peak_loop_avx512, fma_peak_flops_per_round_avx512()};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return {"avx2", fma_peak_loop_avx2, fma_peak_flops_per_round_avx2()};
+  return {"scalar", fma_peak_loop_scalar, 8 * 2};
+}
+
+}  // namespace
+
+ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int passes) {
+  if (buffer_bytes < (uint64_t{1} << 20)) throw std::invalid_argument("read bandwidth: buffer must be at least 1 MiB");
+  if (threads < 1 || passes < 1) throw std::invalid_argument("read bandwidth: threads and passes must be positive");
+  const uint64_t words = buffer_bytes / sizeof(uint64_t);
+  std::unique_ptr<uint64_t[]> buf(new uint64_t[words]);  // left unwritten: each thread writes its own slice
+  auto slice = [&](int t) { return std::pair<uint64_t, uint64_t>{words * t / threads, words * (t + 1) / threads}; };
+  std::vector<uint64_t> sinks(static_cast<size_t>(threads) * 8, 0);  // 64 bytes apart: no false sharing
+
+  // Round 0 writes the pages (so none is a shared zero page); the rest read.
+  const auto seconds = timed_rounds(threads, passes + 1, [&](int t, int round) {
+    const auto [b, e] = slice(t);
+    uint64_t* p = buf.get();
+    if (round == 0) {
+      for (uint64_t i = b; i < e; ++i) p[i] = i * 0x9e3779b97f4a7c15ULL;
+      return;
+    }
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    uint64_t i = b;
+    for (; i + 4 <= e; i += 4) {
+      s0 += p[i];
+      s1 += p[i + 1];
+      s2 += p[i + 2];
+      s3 += p[i + 3];
+    }
+    for (; i < e; ++i) s0 += p[i];
+    sinks[static_cast<size_t>(t) * 8] += s0 + s1 + s2 + s3;
+  });
+  ReadBandwidth r;
+  r.buffer_bytes = words * sizeof(uint64_t);
+  r.threads = threads;
+  r.passes = passes;
+  const double best = *std::min_element(seconds.begin() + 1, seconds.end());
+  r.bytes_per_s = static_cast<double>(r.buffer_bytes) / best;
+  // Keep the sums observable so the reads cannot be dropped.
+  volatile uint64_t keep = 0;
+  for (uint64_t s : sinks) keep = keep + s;
+  return r;
+}
+
+FmaPeak measure_fma_peak(int threads, double seconds) {
+  if (threads < 1) throw std::invalid_argument("fma peak: threads must be positive");
+  const FmaKernel k = best_fma_kernel();
+  // Calibrate on one thread: rounds per second.
+  int64_t probe = 1 << 16;
+  double probe_s = 0;
+  volatile float keep = 0;
+  for (;;) {
+    const auto t0 = Clock::now();
+    keep = keep + k.loop(probe);
+    probe_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (probe_s > 0.01 || probe > (int64_t{1} << 40)) break;
+    probe *= 4;
+  }
+  const int64_t rounds = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(probe) * seconds / probe_s));
+  std::vector<float> sinks(static_cast<size_t>(threads) * 16, 0.f);
+  const auto wall = timed_rounds(threads, 3, [&](int t, int) { sinks[static_cast<size_t>(t) * 16] += k.loop(rounds); });
+  for (float s : sinks) keep = keep + s;
+  FmaPeak r;
+  r.threads = threads;
+  r.isa = k.isa;
+  const double flops = static_cast<double>(rounds) * static_cast<double>(k.flops_per_round) * threads;
+  r.flops_per_s = flops / *std::min_element(wall.begin(), wall.end());
+  return r;
+}
+
+}  // namespace ridge::model

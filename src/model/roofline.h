@@ -1,0 +1,33 @@
+#pragma once
+// The machine's two performance limits, measured in-process for `ridge bench`:
+// streaming-read memory bandwidth (bounds decode, which reads every weight once
+// per step) and FP32 FMA peak (the yardstick for prefill's arithmetic).
+// Both use the same thread count as the benchmark they accompany.
+#include <cstdint>
+#include <string>
+
+namespace ridge::model {
+
+struct ReadBandwidth {
+  double bytes_per_s = 0;    // best pass
+  uint64_t buffer_bytes = 0;
+  int threads = 0;
+  int passes = 0;
+};
+
+// Reads a buffer of `buffer_bytes` (make it much larger than the last-level
+// cache, e.g. 1 GiB) split over `threads` threads, `passes` times; returns the
+// best pass. Throws std::invalid_argument for a buffer under 1 MiB or no threads.
+ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int passes = 5);
+
+struct FmaPeak {
+  double flops_per_s = 0;  // best repetition, all threads together
+  int threads = 0;
+  std::string isa;         // "avx512", "avx2" or "scalar": the widest FMA this CPU runs
+};
+
+// Runs a register-resident FMA loop on every thread at once for about
+// `seconds` per repetition, 3 repetitions; returns the best.
+FmaPeak measure_fma_peak(int threads, double seconds = 0.2);
+
+}  // namespace ridge::model

@@ -1,0 +1,212 @@
+// `ridge bench`, `ridge quantize` and `ridge gen-model` end to end: the real
+// binary on random-weight models it writes itself. bench --json prints one
+// valid object per test with the roofline fields; quantize and gen-model write
+// files that load; bad input ends in a clear error and exit 1, never a crash.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/process.h"
+#include "common/testdata.h"
+#include "gguf/gguf.h"
+
+using ridge::test::run_process;
+using ridge::test::ProcessResult;
+
+namespace {
+
+std::string gen_tiny(const std::filesystem::path& dir, const std::string& type, const std::string& name) {
+  const auto path = (dir / name).string();
+  auto r = run_process({RIDGE_BINARY, "gen-model", "--shape", "tiny", "--type", type, "-o", path, "--seed", "5"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return path;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    lines.push_back(nlohmann::json::parse(line));  // throws (fails the test) on anything but JSON
+  }
+  return lines;
+}
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A failed command: exit 1, a message on stderr naming `what`, no crash.
+void expect_clean_failure(const ProcessResult& r, const std::string& what) {
+  EXPECT_FALSE(r.signaled) << "crashed with signal " << r.signal << ": " << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(what), std::string::npos) << "stderr should mention '" << what << "': " << r.err;
+}
+
+}  // namespace
+
+TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
+  const auto dir = ridge::test::scratch_dir("bench_json");
+  const auto model = gen_tiny(dir, "q8_0", "tiny-q8.gguf");
+  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "16", "-n", "4", "-r", "1", "-b", "1,2", "-t", "2",
+                        "--bandwidth-mib", "16", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  const std::vector<std::string> names = {"pp16", "tg4", "batch1", "batch2"};
+  const ridge::gguf::File f = ridge::gguf::File::open(model);
+  uint64_t matmul_params = 0;
+  for (const auto& t : f.tensors())
+    if (t.n_dims == 2 && t.name != "token_embd.weight") matmul_params += static_cast<uint64_t>(t.n_elements());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& j = lines[i];
+    EXPECT_EQ(j.at("test"), names[i]);
+    for (const char* key : {"tokens_per_s", "bandwidth_gb_s", "fma_peak_gflops", "bandwidth_share", "fma_peak_ratio",
+                            "gflops_effective", "weight_read_gb_s"}) {
+      ASSERT_TRUE(j.contains(key) && j[key].is_number()) << key << " in " << j.dump();
+      EXPECT_GT(j[key].get<double>(), 0) << key;
+    }
+    EXPECT_EQ(j.at("threads"), 2);
+    EXPECT_EQ(j.at("model"), model);
+    EXPECT_EQ(j.at("type"), "q8_0");
+    EXPECT_EQ(j.at("repetitions"), 1);
+    EXPECT_FALSE(j.at("kernel_path").get<std::string>().empty());
+    EXPECT_EQ(j.at("samples_tokens_per_s").size(), 1u);
+    EXPECT_EQ(j.at("matmul_params").get<uint64_t>(), matmul_params);
+    // The derived fields follow from tokens/s and the measured rooflines.
+    const double tps = j["tokens_per_s"];
+    EXPECT_NEAR(j["gflops_effective"].get<double>(), 2.0 * static_cast<double>(matmul_params) * tps / 1e9,
+                1e-9 * j["gflops_effective"].get<double>() + 1e-12);
+    EXPECT_NEAR(j["fma_peak_ratio"].get<double>(), j["gflops_effective"].get<double>() / j["fma_peak_gflops"].get<double>(),
+                1e-9);
+    EXPECT_NEAR(j["bandwidth_share"].get<double>(), j["weight_read_gb_s"].get<double>() / j["bandwidth_gb_s"].get<double>(),
+                1e-9);
+  }
+  EXPECT_EQ(lines[0].at("n_prompt"), 16);
+  EXPECT_EQ(lines[1].at("n_gen"), 4);
+  EXPECT_EQ(lines[3].at("n_seqs"), 2);
+  // Decode reads the weights once per pass: weight GB/s = passes/s x bytes; batch2 makes a pass per 2 tokens.
+  const double bytes = lines[1]["weight_bytes_per_pass"];
+  EXPECT_NEAR(lines[1]["weight_read_gb_s"].get<double>(), lines[1]["tokens_per_s"].get<double>() * bytes / 1e9, 1e-9);
+  EXPECT_NEAR(lines[3]["weight_read_gb_s"].get<double>(), lines[3]["tokens_per_s"].get<double>() / 2 * bytes / 1e9, 1e-9);
+}
+
+TEST(BenchCommand, TableNamesTheKernelPathAndRooflines) {
+  const auto dir = ridge::test::scratch_dir("bench_table");
+  const auto model = gen_tiny(dir, "f32", "tiny.gguf");
+  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "8", "-n", "2", "-r", "2", "--bandwidth-mib", "8"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* part : {"kernels:", "streaming read", "FMA peak", "| pp8", "| tg2", "GFLOP/s", "/ bandwidth"})
+    EXPECT_NE(r.out.find(part), std::string::npos) << part << " in:\n" << r.out;
+  EXPECT_EQ(r.out.find("batch"), std::string::npos) << "no batched tests unless -b asks";
+}
+
+TEST(BenchCommand, ForcedKernelPathIsReported) {
+  const auto dir = ridge::test::scratch_dir("bench_scalar");
+  const auto model = gen_tiny(dir, "q4_0", "tiny.gguf");
+  ::setenv("RIDGE_KERNELS", "scalar", 1);
+  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib", "8",
+                        "--json"});
+  ::unsetenv("RIDGE_KERNELS");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].at("test"), "tg2");
+  EXPECT_EQ(lines[0].at("kernel_path"), "scalar");
+}
+
+TEST(BenchCommand, BadInputFailsCleanly) {
+  const auto dir = ridge::test::scratch_dir("bench_bad");
+  const auto model = gen_tiny(dir, "f32", "tiny.gguf");
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench"}), "missing -m");
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", (dir / "none.gguf").string()}), "none.gguf");
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", model, "-b", "1,x"}), "-b");
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", model, "-b", "2", "-n", "0"}), "-n");
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", model, "-r", "0"}), "-r");
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", model, "--bogus"}), "--bogus");
+  const auto corrupt = (dir / "corrupt.gguf").string();
+  std::string bytes = slurp(model);
+  std::ofstream(corrupt, std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", corrupt, "-p", "4", "-n", "1"}), "corrupt.gguf");
+}
+
+TEST(GenModelCommand, WritesALoadableModelDeterministically) {
+  const auto dir = ridge::test::scratch_dir("gen_model");
+  const auto a = gen_tiny(dir, "q4_0", "a.gguf");
+  const auto b = gen_tiny(dir, "q4_0", "b.gguf");
+  EXPECT_EQ(slurp(a), slurp(b)) << "same seed, same file";
+  const auto f = ridge::gguf::File::open(a);
+  EXPECT_EQ(f.find_tensor("blk.0.attn_q.weight")->type, ridge::GgmlType::Q4_0);
+  EXPECT_EQ(f.find_tensor("token_embd.weight")->type, ridge::GgmlType::Q4_0);
+  EXPECT_EQ(f.find_tensor("blk.0.attn_norm.weight")->type, ridge::GgmlType::F32);
+  auto r = run_process({RIDGE_BINARY, "run", "-m", a, "-p", "a b", "-n", "3", "--temp", "0"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = run_process({RIDGE_BINARY, "gen-model", "--shape", "tiny", "--type", "q8_0", "--embd-type", "f16", "-o",
+                   (dir / "c.gguf").string(), "-s", "9"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ridge::gguf::File::open((dir / "c.gguf").string()).find_tensor("token_embd.weight")->type,
+            ridge::GgmlType::F16);
+}
+
+TEST(GenModelCommand, BadInputFailsCleanly) {
+  const auto dir = ridge::test::scratch_dir("gen_model_bad");
+  const auto out = (dir / "x.gguf").string();
+  expect_clean_failure(run_process({RIDGE_BINARY, "gen-model", "--shape", "gpt-9", "--type", "q4_0", "-o", out}),
+                       "gpt-9");
+  expect_clean_failure(run_process({RIDGE_BINARY, "gen-model", "--shape", "tiny", "--type", "q9_9", "-o", out}), "q9_9");
+  expect_clean_failure(run_process({RIDGE_BINARY, "gen-model", "--shape", "tiny", "--type", "q4_0"}), "-o");
+  expect_clean_failure(run_process({RIDGE_BINARY, "gen-model", "--type", "q4_0", "-o", out}), "--shape");
+  // The tiny shape's rows of 64 are not whole Q4_K blocks (256).
+  expect_clean_failure(run_process({RIDGE_BINARY, "gen-model", "--shape", "tiny", "--type", "q4_k", "-o", out}),
+                       "block size");
+  expect_clean_failure(run_process({RIDGE_BINARY, "gen-model", "--shape", "tiny", "--type", "q4_0", "-o",
+                                    (dir / "no" / "dir" / "x.gguf").string()}),
+                       "x.gguf");
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(QuantizeCommand, QuantizesAndTheOutputRuns) {
+  const auto dir = ridge::test::scratch_dir("quantize_cmd");
+  const auto in = gen_tiny(dir, "f32", "f32.gguf");
+  for (const char* type : {"q8_0", "Q4_K_M", "f16"}) {
+    const auto out = (dir / (std::string(type) + ".gguf")).string();
+    auto r = run_process({RIDGE_BINARY, "quantize", in, out, type});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("quantized"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("token_embd.weight"), std::string::npos) << "per-tensor lines on stderr: " << r.err;
+    r = run_process({RIDGE_BINARY, "run", "-m", out, "-p", "a b", "-n", "2", "--temp", "0"});
+    EXPECT_EQ(r.exit_code, 0) << type << ": " << r.err;
+  }
+  EXPECT_EQ(ridge::gguf::File::open((dir / "q8_0.gguf").string()).get_u32("general.file_type"), 7u);
+  auto r = run_process({RIDGE_BINARY, "quantize", "-q", in, (dir / "quiet.gguf").string(), "q4_0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST(QuantizeCommand, BadInputFailsCleanly) {
+  const auto dir = ridge::test::scratch_dir("quantize_cmd_bad");
+  const auto in = gen_tiny(dir, "f32", "f32.gguf");
+  const auto out = (dir / "out.gguf").string();
+  expect_clean_failure(run_process({RIDGE_BINARY, "quantize", in, out, "q3_xl"}), "unknown type 'q3_xl'");
+  expect_clean_failure(run_process({RIDGE_BINARY, "quantize", in, out}), "expected IN.gguf OUT.gguf TYPE");
+  expect_clean_failure(run_process({RIDGE_BINARY, "quantize", (dir / "missing.gguf").string(), out, "q4_0"}),
+                       "missing.gguf");
+  const auto corrupt = (dir / "corrupt.gguf").string();
+  std::string bytes = slurp(in);
+  bytes[0] = 'X';  // bad magic
+  std::ofstream(corrupt, std::ios::binary) << bytes;
+  expect_clean_failure(run_process({RIDGE_BINARY, "quantize", corrupt, out, "q4_0"}), "corrupt.gguf");
+  std::ofstream(corrupt, std::ios::binary | std::ios::trunc) << slurp(in).substr(0, 1000);  // truncated
+  expect_clean_failure(run_process({RIDGE_BINARY, "quantize", corrupt, out, "q4_0"}), "corrupt.gguf");
+  expect_clean_failure(run_process({RIDGE_BINARY, "quantize", in, in, "q4_0"}), "input file");
+  const auto q4 = gen_tiny(dir, "q4_0", "q4.gguf");
+  expect_clean_failure(run_process({RIDGE_BINARY, "quantize", q4, out, "q8_0"}), "already quantized");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  auto r = run_process({RIDGE_BINARY, "quantize", "--allow-requantize", q4, out, "q8_0"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
