@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds ridge and runs it on the default model: $RIDGE_MODEL if set, else
+# Builds ridge and serves the default model (OpenAI-compatible API + chat page;
+# it prints the page's URL): $RIDGE_MODEL if set, else
 # ../shared/testdata/models/stories260K.gguf when present, else that same file
 # downloaded from Hugging Face (ggml-org/models) into models/, hash-checked.
+# Extra arguments go to `ridge serve` (e.g. --port 9000).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh" >/dev/null
@@ -31,4 +33,4 @@ if [ -z "$model" ]; then
   fi
 fi
 
-exec "$root/build/ridge" run -m "$model" -p "${RIDGE_PROMPT:-Once upon a time}" -n "${RIDGE_N:-128}" "$@"
+exec "$root/build/ridge" serve -m "$model" "$@"

@@ -1,5 +1,7 @@
 #include "chat/text_utils.h"
 
+#include "common/utf8.h"
+
 #include <utf8proc.h>
 
 #include <algorithm>
@@ -46,20 +48,8 @@ std::u32string decode_utf8(std::string_view s) {
 void append_utf8(std::string& out, char32_t cp) {
   if (cp >= kRawByteBase) {
     out.push_back(static_cast<char>(cp - kRawByteBase));
-  } else if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    utf8::append(out, static_cast<uint32_t>(cp));
   }
 }
 

@@ -1,5 +1,7 @@
 #include "tokenizer/unicode_text.h"
 
+#include "common/utf8.h"
+
 #include <utf8proc.h>
 
 namespace ridge::tokenizer::unicode {
@@ -108,23 +110,6 @@ uint32_t to_upper(uint32_t cp) {
   return static_cast<uint32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(cp)));
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp > 0x10FFFF) cp = kReplacementCharacter;
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+void append_utf8(std::string& out, uint32_t cp) { utf8::append(out, cp); }
 
 }  // namespace ridge::tokenizer::unicode
