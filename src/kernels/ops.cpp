@@ -8,6 +8,8 @@
 
 #include "kernels/activation_quant.h"
 #include "kernels/isa_kernels.h"
+#include "kernels/repack.h"
+#include "kernels/repack_kernels.h"
 #include "tensor/quant.h"
 
 namespace ridge::kernels {
@@ -78,6 +80,40 @@ void validate(const WeightMatrix& w, int64_t n_tokens) {
                                 std::to_string(w.cols) + " elements");
 }
 
+void check_packed(const WeightMatrix& w) {
+  const PackedWeights& p = *w.packed;
+  if (p.type != w.type || p.rows != w.rows || p.cols != w.cols)
+    throw std::invalid_argument("matmul: the packed copy (" + std::string(ggml_type_name(p.type)) + " " +
+                                std::to_string(p.rows) + " x " + std::to_string(p.cols) +
+                                ") does not describe the weight matrix (" + std::string(ggml_type_name(w.type)) +
+                                " " + std::to_string(w.rows) + " x " + std::to_string(w.cols) + ")");
+}
+
+// The GEMM over packed weights: activations quantized per block of 32 as on the
+// other SIMD paths, plus each block's share of the weight offset (Q4_0 levels
+// are stored as 0..15 = value + 8, Q8_0 as value + 128).
+void matmul_packed(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
+  const PackedWeights& p = *w.packed;
+  QuantizedActivationBuffer qx;
+  quantize_activations(x, n_tokens, w.cols, 32, qx, &pool);
+  const int32_t offset = w.type == GgmlType::Q4_0 ? 8 : 128;
+  std::vector<int32_t> x_offset(qx.sum.size());
+  for (size_t i = 0; i < x_offset.size(); ++i) x_offset[i] = -offset * qx.sum[i];
+
+  isa::PackedMatmulTask task;
+  task.format = w.type == GgmlType::Q4_0 ? isa::PackedFormat::Q4_0 : isa::PackedFormat::Q8_0;
+  task.levels = p.levels;
+  task.scales = p.scales;
+  task.rows = w.rows;
+  task.blocks = p.blocks;
+  task.n_tokens = n_tokens;
+  task.xq = qx.q.data();
+  task.xd = qx.d.data();
+  task.x_offset = x_offset.data();
+  task.y = y;
+  pool.parallel_for(p.panels, 1, [&](int64_t p0, int64_t p1, int) { isa::packed_matmul_panels_avx512(task, p0, p1); });
+}
+
 }  // namespace
 
 void get_row(const WeightMatrix& w, int64_t row, float* out) {
@@ -94,10 +130,12 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, KernelPath path) {
   validate(w, n_tokens);
+  if (w.packed != nullptr) check_packed(w);
   require_supported(path);
   if (n_tokens == 0 || w.rows == 0) return;
   const int64_t block = activation_block(w.type);
   if (path == KernelPath::Scalar || block < 0 || w.cols == 0) return matmul_scalar(w, x, n_tokens, y, pool);
+  if (w.packed != nullptr && packed_matmul_supported(w.type, path)) return matmul_packed(w, x, n_tokens, y, pool);
 
   isa::MatmulTask task;
   task.type = w.type;

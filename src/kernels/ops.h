@@ -15,14 +15,21 @@
 
 namespace ridge::kernels {
 
+struct PackedWeights;  // repack.h
+
 // A row-major weight matrix as stored in GGUF: `rows` rows of `cols` elements
 // (cols = ne[0]), each row `row_bytes` bytes in `type`'s block layout.
+// `packed`, when set, is the same matrix repacked for the GEMM kernels
+// (repack.h; owned by whoever set it, and it must outlive every use): paths
+// that have a packed kernel read it instead of `data`, the others (and
+// get_row) keep reading `data`.
 struct WeightMatrix {
   GgmlType type = GgmlType::F32;
   const uint8_t* data = nullptr;
   int64_t cols = 0;
   int64_t rows = 0;
   size_t row_bytes = 0;
+  const PackedWeights* packed = nullptr;
 };
 
 // y[t*rows + r] = dot(W row r, x[t*cols ...]) for t < n_tokens. Throws
@@ -30,7 +37,11 @@ struct WeightMatrix {
 // On the SIMD paths, weights of types Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 multiply
 // activations quantized to 8 bits per block of 32, and Q4_K Q5_K Q6_K per block
 // of 256 (see activation_quant.h); F32/F16/BF16 stay in FP32 throughout; other
-// types use the scalar path.
+// types use the scalar path. With w.packed set (it must describe the same
+// type and shape, else std::invalid_argument), paths with a packed kernel
+// (packed_matmul_supported in repack.h) use it; they quantize the activations
+// the same way, and each (row, token) result is still independent of the
+// other tokens in the call and of the thread count.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, KernelPath path);
 

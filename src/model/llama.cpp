@@ -4,6 +4,9 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "tensor/quant.h"
 
 namespace ridge::model {
@@ -20,6 +23,21 @@ const gguf::TensorInfo& need_tensor(const gguf::File& f, const std::string& name
   const auto* t = f.find_tensor(name);
   if (!t) throw Error(f.path() + ": missing tensor " + name);
   return *t;
+}
+
+// Drops the resident pages of a packed matrix's original rows from this
+// process. Only for rows in a file mapping (File::open): that mapping is
+// private and read-only, so the pages are only unmapped (they stay in the page
+// cache) and a later read of the rows (the scalar path, an embedding lookup on
+// tied weights) faults them back in. On memory File::from_bytes owns, the same
+// call would zero the bytes.
+void release_pages(const kernels::WeightMatrix& w) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(w.data);
+  const uintptr_t end = begin + w.row_bytes * static_cast<uintptr_t>(w.rows);
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  // Only whole pages inside the matrix: neighbours may still be needed. Failure only costs memory.
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 void check_shape(const gguf::File& f, const gguf::TensorInfo& t, int64_t ne0, int64_t ne1) {
@@ -52,11 +70,17 @@ std::vector<float> vector_f32(const gguf::File& f, const std::string& name, int6
 
 LlamaModel::LlamaModel(gguf::File file) : file_(std::move(file)) {}
 
-std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) { return load(gguf::File::open(path)); }
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
+  std::unique_ptr<LlamaModel> m(new LlamaModel(gguf::File::open(path)));
+  m->bind();
+  m->pack_weights(true);
+  return m;
+}
 
 std::unique_ptr<LlamaModel> LlamaModel::load(gguf::File file) {
   std::unique_ptr<LlamaModel> m(new LlamaModel(std::move(file)));
   m->bind();
+  m->pack_weights(false);
   return m;
 }
 
@@ -98,6 +122,26 @@ void LlamaModel::bind() {
   for (float x : factors)
     if (!(x > 0.f) || !std::isfinite(x)) throw Error(f.path() + ": tensor rope_freqs.weight has a non-positive factor");
   inv_freq_ = rope_inv_freq(hp_, factors);
+}
+
+void LlamaModel::pack_weights(bool file_mapped) {
+  const kernels::KernelPath path = kernels::active_kernel_path();
+  std::vector<kernels::WeightMatrix*> todo;
+  auto want = [&](kernels::WeightMatrix& w) {
+    if (kernels::packed_matmul_supported(w.type, path)) todo.push_back(&w);
+  };
+  // The embedding table is only read a row at a time (get_row): never packed,
+  // but a tied output matrix is.
+  want(output_);
+  for (auto& L : layers_)
+    for (auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) want(*w);
+  if (todo.empty()) return;
+  kernels::ThreadPool pool(kernels::default_thread_count());
+  for (kernels::WeightMatrix* w : todo) {
+    packed_.push_back(kernels::pack_weights(*w, &pool));
+    w->packed = packed_.back().get();
+    if (file_mapped) release_pages(*w);
+  }
 }
 
 kv::KvCacheConfig LlamaModel::kv_config(int64_t n_positions, int block_size) const {

@@ -2,13 +2,17 @@
 // The Llama architecture (dense, GQA, RoPE with linear/llama3 scaling, tied
 // embeddings): binds weights from a GGUF file, validates every shape against
 // the hyper-parameters, and runs one forward pass over a batch of tokens from
-// many sequences, keeping K/V in the paged cache.
+// many sequences, keeping K/V in the paged cache. Quantized matrices the active
+// kernel path has a packed GEMM for are repacked at load (kernels/repack.h);
+// the mapped pages of their originals are then released, so resident memory
+// stays about the file size.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gguf/gguf.h"
 #include "kernels/ops.h"
+#include "kernels/repack.h"
 #include "kernels/thread_pool.h"
 #include "kv/kv_cache.h"
 #include "model/batch.h"
@@ -20,6 +24,8 @@ class LlamaModel {
  public:
   // Loads (mmap) and validates; throws gguf::Error or model::Error naming the key or tensor.
   static std::unique_ptr<LlamaModel> load(const std::string& path);
+  // As above for a file opened by the caller. Such a File may hold its bytes in
+  // memory (File::from_bytes), so the originals of packed matrices are kept resident.
   static std::unique_ptr<LlamaModel> load(gguf::File file);
 
   const HParams& hparams() const { return hp_; }
@@ -46,6 +52,9 @@ class LlamaModel {
   };
   explicit LlamaModel(gguf::File file);
   void bind();
+  // Repacks every matrix the active kernel path computes faster packed; with
+  // `file_mapped` (the File maps a file), releases the originals' pages.
+  void pack_weights(bool file_mapped);
   // The shared body of forward() and forward_hidden().
   void run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool, std::vector<float>& out,
            bool hidden_out) const;
@@ -56,6 +65,8 @@ class LlamaModel {
   std::vector<float> output_norm_;
   std::vector<Layer> layers_;
   std::vector<double> inv_freq_;
+  // Owners of the packed copies the WeightMatrix.packed pointers above point into.
+  std::vector<std::unique_ptr<kernels::PackedWeights>> packed_;
 };
 
 }  // namespace ridge::model

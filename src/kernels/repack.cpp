@@ -1,0 +1,172 @@
+#include "kernels/repack.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#include <stdexcept>
+#include <string>
+
+#include "kernels/ops.h"
+#include "kernels/thread_pool.h"
+
+namespace ridge::kernels {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+// From linux/mman.h (5.14+); older kernels reject it with EINVAL, which is harmless here.
+constexpr int kMadvPopulateRead = 22;
+
+size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+// Byte layout of one source block: where the f16 scale and the 32 levels sit.
+struct SourceBlock {
+  size_t bytes;
+  size_t levels_at;
+  bool nibbles;  // Q4_0: 16 bytes of two nibbles; Q8_0: 32 signed bytes
+};
+
+SourceBlock source_block(GgmlType type) {
+  if (type == GgmlType::Q4_0) return {18, 2, true};
+  return {34, 2, false};
+}
+
+// Four rows' 16-byte runs of levels (4 groups of 4 bytes each) to the four
+// 16-byte runs "group g of rows i..i+3" at out + 64 * g: a 4x4 transpose of
+// 32-bit elements.
+#if defined(__SSE2__)
+void transpose_quad(const __m128i in[4], uint8_t* out) {
+  const __m128i t0 = _mm_unpacklo_epi32(in[0], in[1]), t1 = _mm_unpacklo_epi32(in[2], in[3]);
+  const __m128i t2 = _mm_unpackhi_epi32(in[0], in[1]), t3 = _mm_unpackhi_epi32(in[2], in[3]);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi64(t0, t1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 64), _mm_unpackhi_epi64(t0, t1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 128), _mm_unpacklo_epi64(t2, t3));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 192), _mm_unpackhi_epi64(t2, t3));
+}
+#endif
+
+// Block-major: the 16 source rows are read in step and each packed block is
+// written in one sequential pass.
+void pack_panel(const WeightMatrix& w, const SourceBlock& src, const PackedWeights& pw, int64_t panel) {
+  const int level_bytes = src.nibbles ? 16 : 32;  // per row per block; 16 per transposed run
+  auto* levels = const_cast<uint8_t*>(pw.levels) + static_cast<size_t>(panel * pw.blocks) * pw.block_bytes;
+  auto* scales = const_cast<uint16_t*>(pw.scales) + static_cast<size_t>(panel * pw.blocks) * kPanelRows;
+  const int64_t n_rows = std::min<int64_t>(kPanelRows, w.rows - panel * kPanelRows);  // the rest stays zero
+  const uint8_t* rows[kPanelRows];
+  for (int64_t i = 0; i < n_rows; ++i) rows[i] = w.data + static_cast<size_t>(panel * kPanelRows + i) * w.row_bytes;
+  // Q8_0's signed levels become unsigned (q + 128) for the u8 x s8 product.
+  const uint8_t flip = src.nibbles ? 0 : 0x80;
+  // Sixteen interleaved streams defeat the hardware prefetcher: without a hint
+  // each block waits on memory.
+  constexpr int64_t kPrefetchBlocks = 16;
+  for (int64_t b = 0; b < pw.blocks; ++b) {
+    uint8_t* dst = levels + static_cast<size_t>(b) * pw.block_bytes;
+    const size_t at = static_cast<size_t>(b) * src.bytes;
+    for (int64_t i = 0; i < n_rows; ++i) {
+      if (b + kPrefetchBlocks < pw.blocks) __builtin_prefetch(rows[i] + at + kPrefetchBlocks * src.bytes);
+      std::memcpy(&scales[b * kPanelRows + i], rows[i] + at, 2);
+    }
+    for (int run = 0; run < level_bytes / 16; ++run) {      // groups 4 * run .. 4 * run + 3
+      for (int64_t quad = 0; quad * 4 < n_rows; ++quad) {   // rows 4 * quad .. 4 * quad + 3
+        uint8_t* out = dst + run * 256 + quad * 16;
+#if defined(__SSE2__)
+        __m128i in[4];
+        for (int k = 0; k < 4; ++k) {
+          const int64_t i = quad * 4 + k;
+          in[k] = i < n_rows ? _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+                                                 rows[i] + at + src.levels_at + 16 * run)),
+                                             _mm_set1_epi8(static_cast<char>(flip)))
+                             : _mm_setzero_si128();
+        }
+        transpose_quad(in, out);
+#else
+        for (int k = 0; k < 4 && quad * 4 + k < n_rows; ++k)
+          for (int g = 0; g < 4; ++g)
+            for (int e = 0; e < 4; ++e)
+              out[64 * g + 4 * k + e] = rows[quad * 4 + k][at + src.levels_at + 16 * run + 4 * g + e] ^ flip;
+#endif
+      }
+    }
+  }
+}
+
+// Large buffers come straight from mmap, asking for transparent huge pages: a
+// page fault per 4 KiB costs several times the packing itself (notably in
+// virtual machines), and huge pages also spare the GEMM TLB misses.
+// The mapping starts on a 2 MiB boundary (the slack around it is unmapped
+// again) so that all of it can be huge pages.
+uint8_t* allocate_storage(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t padded = bytes + kHuge;
+  void* p = ::mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  const auto base = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t start = (base + kHuge - 1) / kHuge * kHuge;
+  const uintptr_t end = round_up(start + bytes, static_cast<size_t>(::sysconf(_SC_PAGESIZE)));
+  if (start > base) ::munmap(p, start - base);
+  if (base + padded > end) ::munmap(reinterpret_cast<void*>(end), base + padded - end);
+  ::madvise(reinterpret_cast<void*>(start), bytes, MADV_HUGEPAGE);  // advisory: failure only costs speed
+  return reinterpret_cast<uint8_t*>(start);
+}
+
+// Prefaults the source rows in one call (they are usually a file mapping).
+void populate_source(const WeightMatrix& w) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(w.data) / page * page;
+  const uintptr_t end = reinterpret_cast<uintptr_t>(w.data) + w.row_bytes * static_cast<uintptr_t>(w.rows);
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, kMadvPopulateRead);  // advisory, as above
+}
+
+}  // namespace
+
+void UnmapPackedStorage::operator()(uint8_t* p) const { ::munmap(p, bytes); }
+
+bool can_pack(GgmlType type) { return type == GgmlType::Q4_0 || type == GgmlType::Q8_0; }
+
+bool packed_matmul_supported(GgmlType type, KernelPath path) {
+  return can_pack(type) && path == KernelPath::Avx512;
+}
+
+std::unique_ptr<PackedWeights> pack_weights(const WeightMatrix& w, ThreadPool* pool) {
+  const std::string what = std::string("packing ") + std::string(ggml_type_name(w.type)) + " weights";
+  if (!can_pack(w.type)) throw std::invalid_argument(what + ": the type has no packed layout");
+  if (w.cols <= 0 || w.rows <= 0 || w.cols % 32 != 0)
+    throw std::invalid_argument(what + ": " + std::to_string(w.rows) + " x " + std::to_string(w.cols) +
+                                " is not a non-empty matrix of whole blocks of 32");
+  if (w.row_bytes < ggml_row_bytes(w.type, w.cols))
+    throw std::invalid_argument(what + ": row_bytes " + std::to_string(w.row_bytes) + " is smaller than a row of " +
+                                std::to_string(w.cols) + " elements");
+  const SourceBlock src = source_block(w.type);
+  auto pw = std::make_unique<PackedWeights>();
+  pw->type = w.type;
+  pw->rows = w.rows;
+  pw->cols = w.cols;
+  pw->panels = (w.rows + kPanelRows - 1) / kPanelRows;
+  pw->blocks = w.cols / 32;
+  pw->block_bytes = src.nibbles ? 256 : 512;
+  const size_t n_blocks = static_cast<size_t>(pw->panels * pw->blocks);
+  const size_t level_bytes = n_blocks * pw->block_bytes;
+  const size_t scale_bytes = round_up(n_blocks * kPanelRows * sizeof(uint16_t), kAlign);
+  pw->storage_bytes = level_bytes + scale_bytes;
+  pw->storage = std::unique_ptr<uint8_t, UnmapPackedStorage>(allocate_storage(pw->storage_bytes),
+                                                             UnmapPackedStorage{pw->storage_bytes});
+  populate_source(w);
+  pw->levels = pw->storage.get();
+  pw->scales = reinterpret_cast<const uint16_t*>(pw->storage.get() + level_bytes);
+  // A fresh anonymous mapping reads as zeros: the padding rows of the last panel stay exact zeros.
+  auto run = [&](int64_t p0, int64_t p1, int) {
+    for (int64_t p = p0; p < p1; ++p) pack_panel(w, src, *pw, p);
+  };
+  if (pool != nullptr) pool->parallel_for(pw->panels, 4, run);
+  else run(0, pw->panels, 0);
+  return pw;
+}
+
+}  // namespace ridge::kernels

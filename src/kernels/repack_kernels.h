@@ -1,0 +1,32 @@
+#pragma once
+// The boundary between baseline code and the packed-weight GEMM kernels
+// compiled for one instruction set (repack_matmul_avx512.cpp). Like
+// isa_kernels.h, only a plain struct of raw pointers and plain functions cross
+// it, so no inline code compiled with AVX-512 flags can leak into other files.
+// Callers check packed_matmul_supported() (repack.h) first.
+#include <cstdint>
+
+namespace ridge::kernels::isa {
+
+// Layouts of repack.h.
+enum class PackedFormat : int { Q4_0 = 0, Q8_0 = 1 };
+
+// One matmul over packed weights: y[t * rows + r] for every token t and row r
+// of the panels given to the call.
+struct PackedMatmulTask {
+  PackedFormat format = PackedFormat::Q4_0;
+  const uint8_t* levels = nullptr;   // [panel][block][block_bytes]
+  const uint16_t* scales = nullptr;  // [panel][block][16] f16
+  int64_t rows = 0;
+  int64_t blocks = 0;                // per row (cols / 32)
+  int64_t n_tokens = 0;
+  const int8_t* xq = nullptr;        // [token][cols] activation levels
+  const float* xd = nullptr;         // [token][block] activation scales
+  const int32_t* x_offset = nullptr; // [token][block] -offset * sum(levels): the weight offset's share
+  float* y = nullptr;
+};
+
+// Computes panels [panel_begin, panel_end) for every token.
+void packed_matmul_panels_avx512(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);
+
+}  // namespace ridge::kernels::isa

@@ -1,0 +1,245 @@
+// The GEMM over weights repacked at load time (repack.h), for every type with
+// a packed layout and every kernel path that has a packed kernel, on awkward
+// shapes (rows not a multiple of the 16-row panel, 1..9 and 64+ tokens, 1..5
+// blocks per row):
+//  - against a double-precision dot of the dequantized weights with the same
+//    8-bit activations the kernel multiplies, and against the same path's
+//    unpacked SIMD kernel (both within float rounding of the term magnitudes);
+//  - bitwise independence of a result from the other tokens in the call (tile
+//    widths, the 64-token chunks) and from the thread count;
+//  - nothing written past the last row; NaN propagation; paths without a
+//    packed kernel still read the original rows; packing rejects what it
+//    cannot pack and matmul a packed copy of another matrix.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/activation_quant.h"
+#include "kernels/cpu_features.h"
+#include "kernels/ops.h"
+#include "kernels/repack.h"
+#include "kernels/thread_pool.h"
+#include "tensor/quant.h"
+
+using namespace ridge;
+using kernels::KernelPath;
+
+namespace {
+
+std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.f) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d(0.f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+// Quantized Gaussian weights, or random block bytes (every level pattern,
+// including Q8_0's -128) with small random f16 scales at byte 0 of each block.
+std::vector<uint8_t> make_weights(GgmlType type, int64_t rows, int64_t cols, uint32_t seed, bool random_bytes) {
+  if (!random_bytes) {
+    auto w = randn(static_cast<size_t>(rows * cols), seed);
+    return tensor::quantize(type, w.data(), rows, cols);
+  }
+  const auto tr = ggml_type_traits(type);
+  std::vector<uint8_t> bytes(ggml_row_bytes(type, cols) * rows);
+  std::mt19937 g(seed);
+  for (auto& b : bytes) b = static_cast<uint8_t>(g());
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  for (size_t blk = 0; blk < bytes.size() / tr.block_bytes; ++blk) {
+    const uint16_t h = tensor::fp32_to_fp16(scale(g));
+    std::memcpy(&bytes[blk * tr.block_bytes], &h, 2);
+  }
+  return bytes;
+}
+
+std::vector<KernelPath> packed_paths(GgmlType type) {
+  std::vector<KernelPath> out;
+  for (KernelPath p : kernels::supported_kernel_paths())
+    if (kernels::packed_matmul_supported(type, p)) out.push_back(p);
+  return out;
+}
+
+struct Shape {
+  int64_t rows, blocks, tokens;
+};
+
+// Extra floats after the output, which must come back untouched.
+constexpr int64_t kGuard = 37;
+
+void check_packed(KernelPath path, GgmlType type, const Shape& s, uint32_t seed, bool random_bytes,
+                  kernels::ThreadPool& pool) {
+  SCOPED_TRACE(std::string(kernels::kernel_path_name(path)) + " " + std::string(ggml_type_name(type)) +
+               " rows=" + std::to_string(s.rows) + " blocks=" + std::to_string(s.blocks) +
+               " tokens=" + std::to_string(s.tokens) + (random_bytes ? " (random bytes)" : ""));
+  const int64_t cols = s.blocks * 32;
+  auto bytes = make_weights(type, s.rows, cols, seed, random_bytes);
+  kernels::WeightMatrix W{type, bytes.data(), cols, s.rows, ggml_row_bytes(type, cols)};
+  auto packed = kernels::pack_weights(W);
+  kernels::WeightMatrix P = W;
+  P.packed = packed.get();
+  auto x = randn(static_cast<size_t>(s.tokens * cols), seed + 1000);
+  for (size_t i = 0; i < x.size(); i += 37) x[i] *= 20.f;  // widely varying block scales
+
+  const size_t n_out = static_cast<size_t>(s.tokens * s.rows);
+  const float sentinel = -12345.f;
+  std::vector<float> got(n_out + kGuard, sentinel), plain(n_out);
+  kernels::matmul(P, x.data(), s.tokens, got.data(), pool, path);
+  kernels::matmul(W, x.data(), s.tokens, plain.data(), pool, path);
+  for (int64_t i = 0; i < kGuard; ++i) ASSERT_EQ(got[n_out + i], sentinel) << "written past the output";
+
+  kernels::QuantizedActivationBuffer qx;
+  kernels::quantize_activations(x.data(), s.tokens, cols, 32, qx);
+  std::vector<float> wrow(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < s.rows; ++r) {
+    kernels::get_row(W, r, wrow.data());
+    for (int64_t t = 0; t < s.tokens; ++t) {
+      double same = 0, mag = 0;
+      for (int64_t b = 0; b < s.blocks; ++b) {
+        const double d = qx.d[static_cast<size_t>(t * s.blocks + b)];
+        for (int64_t c = b * 32; c < (b + 1) * 32; ++c) {
+          const double term = wrow[c] * d * qx.q[static_cast<size_t>(t * cols + c)];
+          same += term;
+          mag += std::abs(term);
+        }
+      }
+      const size_t i = static_cast<size_t>(t * s.rows + r);
+      ASSERT_NEAR(got[i], same, 2e-6 * mag + 1e-6) << "row " << r << " token " << t << " (double reference)";
+      ASSERT_NEAR(got[i], plain[i], 2e-6 * mag + 1e-6) << "row " << r << " token " << t << " (unpacked kernel)";
+    }
+  }
+}
+
+const std::vector<GgmlType> kPackedTypes = {GgmlType::Q4_0, GgmlType::Q8_0};
+
+}  // namespace
+
+class PackedMatmul : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(PackedMatmul, MatchesReferenceAndUnpackedKernelOnAwkwardShapes) {
+  const GgmlType type = GetParam();
+  const auto paths = packed_paths(type);
+  if (paths.empty()) GTEST_SKIP() << "no kernel path on this CPU has a packed kernel for this type";
+  kernels::ThreadPool pool(3);
+  uint32_t seed = 1;
+  for (KernelPath path : paths) {
+    for (int64_t blocks = 1; blocks <= 5; ++blocks)
+      for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 64})
+        for (int64_t rows : {1, 5, 16, 17, 31, 33}) {
+          if ((blocks + tokens + rows) % 2 == 0 && tokens > 2 && tokens != 64) continue;  // thin the grid
+          check_packed(path, type, {rows, blocks, tokens}, seed++, false, pool);
+          if (HasFatalFailure()) return;
+        }
+    for (int64_t tokens : {1, 8, 9, 70}) {
+      check_packed(path, type, {23, 3, tokens}, seed++, true, pool);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// A (row, token) result must not depend on the other tokens of the call (tile
+// width, position in the 64-token chunk) or on the thread count: the same bits.
+TEST_P(PackedMatmul, ResultsIndependentOfBatchAndThreads) {
+  const GgmlType type = GetParam();
+  const auto paths = packed_paths(type);
+  if (paths.empty()) GTEST_SKIP() << "no kernel path on this CPU has a packed kernel for this type";
+  const int64_t rows = 45, cols = 4 * 32, tokens = 75;
+  auto bytes = make_weights(type, rows, cols, 91, false);
+  kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
+  auto packed = kernels::pack_weights(W);
+  W.packed = packed.get();
+  auto x = randn(static_cast<size_t>(tokens * cols), 92);
+  kernels::ThreadPool one(1), three(3);
+  for (KernelPath path : paths) {
+    SCOPED_TRACE(kernels::kernel_path_name(path));
+    std::vector<float> all(static_cast<size_t>(tokens * rows)), all3(all.size()), part(all.size());
+    kernels::matmul(W, x.data(), tokens, all.data(), one, path);
+    kernels::matmul(W, x.data(), tokens, all3.data(), three, path);
+    for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], all3[i]) << "index " << i;
+    // Every token alone, and runs of 3 and 11 tokens starting at odd offsets.
+    for (int64_t run : {1, 3, 11}) {
+      for (int64_t t0 = run == 1 ? 0 : 5; t0 < tokens; t0 += run) {
+        const int64_t n = std::min(run, tokens - t0);
+        kernels::matmul(W, &x[static_cast<size_t>(t0 * cols)], n, part.data(), three, path);
+        for (int64_t t = 0; t < n; ++t)
+          for (int64_t r = 0; r < rows; ++r)
+            ASSERT_EQ(part[static_cast<size_t>(t * rows + r)], all[static_cast<size_t>((t0 + t) * rows + r)])
+                << "row " << r << " token " << t0 + t << " in a run of " << run;
+      }
+    }
+  }
+}
+
+TEST_P(PackedMatmul, NonFiniteActivationsReachTheOutput) {
+  const GgmlType type = GetParam();
+  const int64_t cols = 64, rows = 19;
+  auto bytes = make_weights(type, rows, cols, 5, false);
+  kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
+  auto packed = kernels::pack_weights(W);
+  W.packed = packed.get();
+  auto x = randn(cols, 6);
+  x[40] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> y(rows);
+  kernels::ThreadPool pool(2);
+  for (KernelPath path : kernels::supported_kernel_paths()) {
+    kernels::matmul(W, x.data(), 1, y.data(), pool, path);
+    for (float v : y) EXPECT_TRUE(std::isnan(v)) << kernels::kernel_path_name(path);
+  }
+}
+
+// Paths without a packed kernel ignore the copy: the same bits as without it.
+TEST_P(PackedMatmul, PathsWithoutPackedKernelReadTheOriginalRows) {
+  const GgmlType type = GetParam();
+  const int64_t cols = 96, rows = 21, tokens = 3;
+  auto bytes = make_weights(type, rows, cols, 7, false);
+  const kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
+  auto packed = kernels::pack_weights(W);
+  kernels::WeightMatrix P = W;
+  P.packed = packed.get();
+  auto x = randn(static_cast<size_t>(tokens * cols), 8);
+  kernels::ThreadPool pool(2);
+  for (KernelPath path : kernels::supported_kernel_paths()) {
+    if (kernels::packed_matmul_supported(type, path)) continue;
+    SCOPED_TRACE(kernels::kernel_path_name(path));
+    std::vector<float> a(static_cast<size_t>(tokens * rows)), b(a.size());
+    kernels::matmul(W, x.data(), tokens, a.data(), pool, path);
+    kernels::matmul(P, x.data(), tokens, b.data(), pool, path);
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "index " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PackedTypes, PackedMatmul, ::testing::ValuesIn(kPackedTypes),
+                         [](const auto& info) { return std::string(ggml_type_name(info.param)); });
+
+TEST(PackWeights, RejectsTypesWithoutLayoutAndMismatchedCopies) {
+  std::vector<uint8_t> q4(ggml_row_bytes(GgmlType::Q4_0, 64) * 20), q8(ggml_row_bytes(GgmlType::Q8_0, 64) * 20);
+  std::vector<float> f32(64 * 20);
+  const kernels::WeightMatrix F{GgmlType::F32, reinterpret_cast<const uint8_t*>(f32.data()), 64, 20, 256};
+  EXPECT_FALSE(kernels::can_pack(GgmlType::F32));
+  EXPECT_FALSE(kernels::can_pack(GgmlType::Q4_K));
+  EXPECT_THROW(kernels::pack_weights(F), std::invalid_argument);
+  kernels::WeightMatrix short_rows{GgmlType::Q4_0, q4.data(), 64, 20, 20};
+  EXPECT_THROW(kernels::pack_weights(short_rows), std::invalid_argument);
+
+  const kernels::WeightMatrix A{GgmlType::Q4_0, q4.data(), 64, 20, ggml_row_bytes(GgmlType::Q4_0, 64)};
+  const kernels::WeightMatrix B{GgmlType::Q8_0, q8.data(), 64, 20, ggml_row_bytes(GgmlType::Q8_0, 64)};
+  auto pa = kernels::pack_weights(A);
+  EXPECT_EQ(pa->panels, 2);
+  EXPECT_EQ(pa->blocks, 2);
+  kernels::WeightMatrix wrong = B;
+  wrong.packed = pa.get();  // a Q4_0 copy on a Q8_0 matrix
+  kernels::WeightMatrix fewer_rows = A;
+  fewer_rows.rows = 19;
+  fewer_rows.packed = pa.get();
+  std::vector<float> x(64), y(20);
+  kernels::ThreadPool pool(1);
+  for (KernelPath path : kernels::supported_kernel_paths()) {
+    EXPECT_THROW(kernels::matmul(wrong, x.data(), 1, y.data(), pool, path), std::invalid_argument);
+    EXPECT_THROW(kernels::matmul(fewer_rows, x.data(), 1, y.data(), pool, path), std::invalid_argument);
+  }
+}
