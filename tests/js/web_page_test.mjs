@@ -23,6 +23,14 @@ try {
   const page = await browser.newPage();
   page.on("pageerror", (e) => fail("page error: " + e.message));
   await page.goto(base + "/");
+  // Throttle the network (DevTools emulation) so the reply's SSE events reach
+  // the page over about a second whatever the server's speed: the page must
+  // show text while the stream is still arriving.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false, latency: 0, downloadThroughput: 16 * 1024, uploadThroughput: -1,
+  });
   await page.waitForFunction(() => !document.getElementById("model").textContent.includes("…"));
   const prompt = "Tell me a story about a cat.";
   const maxTokens = 120;
