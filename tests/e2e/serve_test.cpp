@@ -184,6 +184,27 @@ TEST_F(Serve, ChatCompletionAndItsStreamGiveTheSameGreedyText) {
   EXPECT_EQ(json::parse(events[0])["choices"][0]["delta"]["role"], "assistant");
 }
 
+TEST_F(Serve, RepeatedSystemPromptIsServedFromThePrefixCache) {
+  std::string system;
+  for (int i = 0; i < 8; ++i) system += "The little owl sang a song in the old green tree. ";
+  auto ask = [&](const std::string& user) {
+    json body = {{"messages", json::array({{{"role", "system"}, {"content", system}}, {{"role", "user"}, {"content", user}}})},
+                 {"max_tokens", 4},
+                 {"temperature", 0}};
+    auto r = post("/v1/chat/completions", body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["usage"];
+  };
+  const json first = ask("Tell me about the owl.");
+  const json second = ask("Tell me about the tree.");
+  const int prompt = second["prompt_tokens"].get<int>();
+  ASSERT_GT(prompt, 64) << "the shared system prompt should span several KV blocks";
+  EXPECT_EQ(first["prompt_tokens_details"]["cached_tokens"].get<int>(), 0);
+  // Every full block of the shared prefix comes from the cache (blocks are 16 tokens).
+  EXPECT_GE(second["prompt_tokens_details"]["cached_tokens"].get<int>(), 48) << second.dump();
+  EXPECT_LT(second["prompt_tokens_details"]["cached_tokens"].get<int>(), prompt);
+}
+
 TEST_F(Serve, CompletionsFromTextOrTokenIdsWithLogprobs) {
   json body = {{"model", "tiny"}, {"prompt", "Once upon a time"}, {"max_tokens", 6}, {"temperature", 0},
                {"logprobs", 2}};
