@@ -94,6 +94,8 @@ std::string ServerMetrics::render(const EngineGauges& e) const {
   gauge(out, "ridge_kv_blocks_used", "gauge", "KV cache blocks in use, including those held only by the prefix cache.",
         e.kv_blocks_used);
   gauge(out, "ridge_kv_blocks_total", "gauge", "KV cache blocks in all.", e.kv_blocks_total);
+  gauge(out, "ridge_kv_blocks_active", "gauge", "KV cache blocks held by queued or running requests (0 when idle).",
+        e.kv_blocks_used - e.prefix_cache_blocks);
   gauge(out, "ridge_kv_prefix_cache_blocks", "gauge", "KV blocks held only by the prefix cache (reclaimable).",
         e.prefix_cache_blocks);
   gauge(out, "ridge_engine_requests_total", "counter", "Generation requests the engine accepted.", e.requests_total);

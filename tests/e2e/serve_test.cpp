@@ -428,10 +428,12 @@ TEST_F(Serve, ZzzAtTheEndNoBlocksAreHeldBeyondThePrefixCache) {
   std::map<std::string, double> m;
   for (int i = 0; i < 100 && !settled; ++i) {
     m = metrics();
-    settled = m["ridge_requests_running"] == 0 && m["ridge_kv_blocks_used"] == m["ridge_kv_prefix_cache_blocks"];
+    settled = m["ridge_requests_running"] == 0 && m["ridge_kv_blocks_active"] == 0 &&
+              m["ridge_kv_blocks_used"] == m["ridge_kv_prefix_cache_blocks"];
     if (!settled) std::this_thread::sleep_for(50ms);
   }
-  EXPECT_TRUE(settled) << "running " << m["ridge_requests_running"] << ", kv used " << m["ridge_kv_blocks_used"]
+  EXPECT_TRUE(settled) << "running " << m["ridge_requests_running"] << ", kv active " << m["ridge_kv_blocks_active"]
+                       << ", kv used " << m["ridge_kv_blocks_used"]
                        << ", prefix cache " << m["ridge_kv_prefix_cache_blocks"];
   EXPECT_GT(m["ridge_kv_blocks_total"], 0);
   EXPECT_GT(m["ridge_http_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"}"], 0);
