@@ -1,8 +1,7 @@
 #pragma once
 // The chat page served at GET /: one self-contained HTML file (vanilla JS, no
-// build step) compiled into the binary. Its editable source is web/index.html;
-// web_page.cpp holds the same text as a raw string literal, and a test checks
-// the two are identical so they cannot drift.
+// build step) compiled into the binary. Its source is web/index.html, which
+// CMake turns into a raw string literal (web_page.cpp.in) at configure time.
 #include <string_view>
 
 namespace ridge::server {

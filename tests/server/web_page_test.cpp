@@ -1,6 +1,6 @@
-// The page compiled into the binary is exactly web/index.html (regenerate
-// src/server/web_page.cpp with web/embed.sh after editing the page), and it
-// has what the e2e browser test drives.
+// The page compiled into the binary is exactly web/index.html (CMake embeds
+// it at configure time; this catches a substitution that mangles the text),
+// and it has what the e2e browser test drives.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -16,7 +16,7 @@ TEST(WebPage, EmbeddedCopyEqualsWebIndexHtml) {
   std::ostringstream s;
   s << in.rdbuf();
   EXPECT_TRUE(s.str() == ridge::server::chat_page_html())
-      << "src/server/web_page.cpp is out of date with web/index.html: run web/embed.sh";
+      << "the embedded page differs from web/index.html: re-run cmake, and check the page for '@VAR@' text";
 }
 
 TEST(WebPage, StreamsFromTheChatEndpoint) {
