@@ -3,6 +3,8 @@
 // accepts (simd_matmul_test.cpp holds the SIMD paths to these).
 #include <gtest/gtest.h>
 
+#include "common/random.h"
+
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -15,13 +17,7 @@ using namespace ridge;
 
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using ridge::test::randn;
 
 }  // namespace
 

@@ -12,6 +12,8 @@
 //    cannot pack and matmul a packed copy of another matrix.
 #include <gtest/gtest.h>
 
+#include "common/random.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -31,13 +33,7 @@ using kernels::KernelPath;
 
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using ridge::test::randn;
 
 // Quantized Gaussian weights, or random block bytes (every level pattern,
 // including Q8_0's -128) with small random f16 scales at byte 0 of each block.

@@ -11,6 +11,8 @@
 // per-token vector kernels against the scalar path.
 #include <gtest/gtest.h>
 
+#include "common/random.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -29,13 +31,7 @@ using kernels::KernelPath;
 
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using ridge::test::randn;
 
 std::vector<KernelPath> simd_paths() {
   std::vector<KernelPath> out;
