@@ -89,18 +89,47 @@ void check_packed(const WeightMatrix& w) {
                                 " " + std::to_string(w.rows) + " x " + std::to_string(w.cols) + ")");
 }
 
+// Per calling thread, reused across calls: the activations quantized per
+// block of 32 and of 256, and the packed kernels' weight-offset terms, so a
+// decode step allocates nothing.
+struct MatmulScratch {
+  QuantizedActivationBuffer q32, q256;
+  std::vector<int32_t> offset_q4, offset_q8;  // -8 * sum, -128 * sum per block of 32
+};
+
+MatmulScratch& scratch() {
+  static thread_local MatmulScratch s;
+  return s;
+}
+
+// One matrix's share of a fan-out: `units` items of kUnitRows rows each (the
+// last one possibly short); run(task, u0, u1) computes units [u0, u1).
+constexpr int64_t kUnitRows = 16;
+static_assert(kUnitRows == kPanelRows && kUnitRows % isa::kRowGroup == 0,
+              "a unit is one packed panel and whole row groups");
+
+struct Piece {
+  bool packed = false;
+  isa::PackedMatmulTask packed_task;
+  isa::MatmulTask task;
+  void (*rows_fn)(const isa::MatmulTask&, int64_t, int64_t) = nullptr;
+  int64_t units = 0;
+
+  void run(int64_t u0, int64_t u1) const {
+    if (packed) return isa::packed_matmul_panels_avx512(packed_task, u0, u1);
+    rows_fn(task, u0 * kUnitRows, std::min(task.rows, u1 * kUnitRows));
+  }
+};
+
 // The GEMM over packed weights: activations quantized per block of 32 as on the
 // other SIMD paths, plus each block's share of the weight offset (Q4_0 levels
 // are stored as 0..15 = value + 8, Q8_0 as value + 128).
-void matmul_packed(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
+Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, const std::vector<int32_t>& x_offset,
+                   int64_t n_tokens, float* y) {
   const PackedWeights& p = *w.packed;
-  QuantizedActivationBuffer qx;
-  quantize_activations(x, n_tokens, w.cols, 32, qx, &pool);
-  const int32_t offset = w.type == GgmlType::Q4_0 ? 8 : 128;
-  std::vector<int32_t> x_offset(qx.sum.size());
-  for (size_t i = 0; i < x_offset.size(); ++i) x_offset[i] = -offset * qx.sum[i];
-
-  isa::PackedMatmulTask task;
+  Piece piece;
+  piece.packed = true;
+  auto& task = piece.packed_task;
   task.format = w.type == GgmlType::Q4_0 ? isa::PackedFormat::Q4_0 : isa::PackedFormat::Q8_0;
   task.levels = p.levels;
   task.scales = p.scales;
@@ -111,10 +140,104 @@ void matmul_packed(const WeightMatrix& w, const float* x, int64_t n_tokens, floa
   task.xd = qx.d.data();
   task.x_offset = x_offset.data();
   task.y = y;
-  pool.parallel_for(p.panels, 1, [&](int64_t p0, int64_t p1, int) { isa::packed_matmul_panels_avx512(task, p0, p1); });
+  piece.units = p.panels;
+  return piece;
+}
+
+void fill_offsets(const QuantizedActivationBuffer& qx, int32_t offset, std::vector<int32_t>& out) {
+  out.resize(qx.sum.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = -offset * qx.sum[i];
+}
+
+// Hands the pieces' units out over the pool in one fan-out. With few tokens
+// a matmul only streams its weights from memory: each thread then takes about
+// two long contiguous runs (the hardware prefetcher follows a long run far
+// better than many short ones). With many tokens each unit is real compute and
+// small chunks balance better.
+void run_pieces(const std::vector<Piece>& pieces, int64_t n_tokens, ThreadPool& pool) {
+  int64_t total = 0;
+  for (const Piece& p : pieces) total += p.units;
+  const int64_t grain = n_tokens <= 8 ? (total + 2 * pool.size() - 1) / (2 * pool.size()) : 1;
+  pool.parallel_for(total, grain, [&](int64_t u0, int64_t u1, int) {
+    int64_t base = 0;
+    for (const Piece& p : pieces) {
+      const int64_t b = std::max(u0, base), e = std::min(u1, base + p.units);
+      if (b < e) p.run(b - base, e - base);
+      base += p.units;
+      if (base >= u1) break;
+    }
+  });
 }
 
 }  // namespace
+
+void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t n_tokens,
+                  std::span<float* const> ys, ThreadPool& pool, KernelPath path) {
+  if (ws.size() != ys.size()) throw std::invalid_argument("matmul_multi: as many outputs as matrices are needed");
+  if (ws.empty()) return;
+  const int64_t cols = ws[0]->cols;
+  for (const WeightMatrix* w : ws) {
+    if (w->cols != cols)
+      throw std::invalid_argument("matmul_multi: the matrices have " + std::to_string(cols) + " and " +
+                                  std::to_string(w->cols) + " columns; they must share the input width");
+    validate(*w, n_tokens);
+    if (w->packed != nullptr) check_packed(*w);
+  }
+  require_supported(path);
+  if (n_tokens == 0) return;
+  // The scalar path has no fan-out worth sharing: one matrix at a time.
+  bool any_scalar = false;
+  for (const WeightMatrix* w : ws) any_scalar |= path == KernelPath::Scalar || activation_block(w->type) < 0;
+  if (any_scalar || cols == 0) {
+    for (size_t i = 0; i < ws.size(); ++i)
+      if (ws[i]->rows > 0) matmul_scalar(*ws[i], x, n_tokens, ys[i], pool);
+    return;
+  }
+
+  MatmulScratch& s = scratch();
+  bool need32 = false, need256 = false, need_q4 = false, need_q8 = false;
+  for (const WeightMatrix* w : ws) {
+    const int64_t block = activation_block(w->type);
+    need32 |= block == 32;
+    need256 |= block == 256;
+    const bool packed = w->packed != nullptr && packed_matmul_supported(w->type, path);
+    need_q4 |= packed && w->type == GgmlType::Q4_0;
+    need_q8 |= packed && w->type == GgmlType::Q8_0;
+  }
+  if (need32) quantize_activations(x, n_tokens, cols, 32, s.q32, &pool);
+  if (need256) quantize_activations(x, n_tokens, cols, 256, s.q256, &pool);
+  if (need_q4) fill_offsets(s.q32, 8, s.offset_q4);
+  if (need_q8) fill_offsets(s.q32, 128, s.offset_q8);
+
+  std::vector<Piece> pieces;
+  pieces.reserve(ws.size());
+  const auto rows_fn = path == KernelPath::Avx512 ? &isa::matmul_rows_avx512 : &isa::matmul_rows_avx2;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const WeightMatrix& w = *ws[i];
+    if (w.rows == 0) continue;
+    if (w.packed != nullptr && packed_matmul_supported(w.type, path)) {
+      pieces.push_back(packed_piece(w, s.q32, w.type == GgmlType::Q4_0 ? s.offset_q4 : s.offset_q8,
+                                    n_tokens, ys[i]));
+      continue;
+    }
+    Piece piece;
+    piece.rows_fn = rows_fn;
+    auto& task = piece.task;
+    task.type = w.type;
+    task.w = w.data;
+    task.cols = w.cols;
+    task.rows = w.rows;
+    task.row_bytes = w.row_bytes;
+    task.n_tokens = n_tokens;
+    task.x = x;
+    task.y = ys[i];
+    const int64_t block = activation_block(w.type);
+    if (block > 0) task.qx = (block == 32 ? s.q32 : s.q256).view();
+    piece.units = (w.rows + kUnitRows - 1) / kUnitRows;
+    pieces.push_back(piece);
+  }
+  run_pieces(pieces, n_tokens, pool);
+}
 
 void get_row(const WeightMatrix& w, int64_t row, float* out) {
   tensor::dequantize_row(w.type, w.data + static_cast<size_t>(row) * w.row_bytes, out, w.cols);
@@ -129,33 +252,14 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
 }
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, KernelPath path) {
-  validate(w, n_tokens);
-  if (w.packed != nullptr) check_packed(w);
-  require_supported(path);
-  if (n_tokens == 0 || w.rows == 0) return;
-  const int64_t block = activation_block(w.type);
-  if (path == KernelPath::Scalar || block < 0 || w.cols == 0) return matmul_scalar(w, x, n_tokens, y, pool);
-  if (w.packed != nullptr && packed_matmul_supported(w.type, path)) return matmul_packed(w, x, n_tokens, y, pool);
+  const WeightMatrix* ws[] = {&w};
+  float* ys[] = {y};
+  matmul_multi(ws, x, n_tokens, ys, pool, path);
+}
 
-  isa::MatmulTask task;
-  task.type = w.type;
-  task.w = w.data;
-  task.cols = w.cols;
-  task.rows = w.rows;
-  task.row_bytes = w.row_bytes;
-  task.n_tokens = n_tokens;
-  task.x = x;
-  task.y = y;
-  QuantizedActivationBuffer qx;
-  if (block > 0) {
-    quantize_activations(x, n_tokens, w.cols, block, qx, &pool);
-    task.qx = qx.view();
-  }
-  const auto rows_fn = path == KernelPath::Avx512 ? &isa::matmul_rows_avx512 : &isa::matmul_rows_avx2;
-  const int64_t groups = (w.rows + isa::kRowGroup - 1) / isa::kRowGroup;
-  pool.parallel_for(groups, 1, [&](int64_t g0, int64_t g1, int) {
-    rows_fn(task, g0 * isa::kRowGroup, std::min(w.rows, g1 * isa::kRowGroup));
-  });
+void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t n_tokens,
+                  std::span<float* const> ys, ThreadPool& pool) {
+  matmul_multi(ws, x, n_tokens, ys, pool, active_kernel_path());
 }
 
 void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* out) {

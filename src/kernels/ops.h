@@ -8,6 +8,7 @@
 // std::invalid_argument.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "gguf/types.h"
 #include "kernels/cpu_features.h"
@@ -44,6 +45,17 @@ struct WeightMatrix {
 // other tokens in the call and of the thread count.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, KernelPath path);
+
+// Several matrices multiplying the same activations (Q, K and V of a layer;
+// gate and up): ys[i] = matmul(*ws[i], x). The activations are quantized once
+// and all the matrices' rows go out over the pool in one fan-out, so the
+// threads meet at one barrier instead of one per matrix. Results are bit for
+// bit those of separate matmul calls. All matrices must have the same number
+// of columns (std::invalid_argument otherwise), not the same type.
+void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t n_tokens,
+                  std::span<float* const> ys, ThreadPool& pool);
+void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t n_tokens,
+                  std::span<float* const> ys, ThreadPool& pool, KernelPath path);
 
 // Whether matmul on `path` rounds the activations to 8 bits for weights of
 // `type` (its results then differ from the float reference by that rounding).

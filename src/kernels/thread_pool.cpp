@@ -1,44 +1,101 @@
 #include "kernels/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+#include <climits>
+#include <utility>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace ridge::kernels {
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// Sleeps while *word == expected (returns at once if it already differs, or on a spurious wake-up).
+template <typename T>
+void futex_wait(std::atomic<T>& word, T expected) {
+  static_assert(sizeof(T) == 4 && sizeof(std::atomic<T>) == 4);
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, static_cast<uint32_t>(expected),
+            nullptr, nullptr, 0);
+}
+
+template <typename T>
+void futex_wake_all(std::atomic<T>& word) {
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+
+// Spins until done() holds or kSpinMicros pass; returns done()'s last value.
+template <typename Done>
+bool spin_until(Done done) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicros);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (Clock::now() >= deadline) return done();
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
+  stop_.store(true, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_all(generation_);
   for (auto& t : workers_) t.join();
 }
 
 void ThreadPool::run_chunks(int index) {
   for (;;) {
-    int64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
+    if (failed_.load(std::memory_order_relaxed)) break;
+    const int64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
     if (begin >= n_) break;
-    (*fn_)(begin, std::min(n_, begin + chunk_), index);
+    try {
+      (*fn_)(begin, std::min(n_, begin + chunk_), index);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(error_mu_);
+      if (!error_) error_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
   }
 }
 
 void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      wake_.wait(lk, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+    uint32_t gen = generation_.load(std::memory_order_acquire);
+    if (gen == seen && !spin_until([&] { return (gen = generation_.load(std::memory_order_acquire)) != seen; })) {
+      // Sleep. The caller bumps generation_ and then reads sleepers_; this
+      // thread raises sleepers_ and then reads generation_ (both seq_cst), so
+      // at least one of the two sees the other and no wake-up is lost.
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      while ((gen = generation_.load(std::memory_order_seq_cst)) == seen) futex_wait(generation_, seen);
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
+    seen = gen;
+    if (stop_.load(std::memory_order_relaxed)) return;
     run_chunks(index);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) done_.notify_one();
-    }
+    // The same pairing as above, with the caller's caller_asleep_ and pending_.
+    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && caller_asleep_.load(std::memory_order_seq_cst) != 0)
+      futex_wake_all(pending_);
   }
 }
 
@@ -50,22 +107,27 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     fn(0, n, 0);
     return;
   }
-  // About 4 chunks per thread balances uneven rows without much contention.
-  int64_t chunk = std::max(grain, (n + 4 * n_threads_ - 1) / (4 * n_threads_));
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    fn_ = &fn;
-    n_ = n;
-    chunk_ = chunk;
-    next_.store(0, std::memory_order_relaxed);
-    pending_ = n_threads_ - 1;
-    ++generation_;
-  }
-  wake_.notify_all();
+  // Small chunks (about 16 per thread) keep the threads finishing close
+  // together; the counter they share costs one atomic add per chunk.
+  const int64_t chunk = std::max(grain, (n + 16 * n_threads_ - 1) / (16 * n_threads_));
+  fn_ = &fn;
+  n_ = n;
+  chunk_ = chunk;
+  failed_.store(false, std::memory_order_relaxed);
+  error_ = nullptr;
+  next_.store(0, std::memory_order_relaxed);
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job
+  if (sleepers_.load(std::memory_order_seq_cst) != 0) futex_wake_all(generation_);
   run_chunks(0);
-  std::unique_lock<std::mutex> lk(mu_);
-  done_.wait(lk, [&] { return pending_ == 0; });
+  if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    caller_asleep_.store(1, std::memory_order_seq_cst);
+    for (int32_t p; (p = pending_.load(std::memory_order_seq_cst)) != 0;) futex_wait(pending_, p);
+    caller_asleep_.store(0, std::memory_order_relaxed);
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
   fn_ = nullptr;
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 int default_thread_count() {

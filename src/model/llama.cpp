@@ -210,9 +210,11 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
   for (int64_t l = 0; l < hp_.n_layer; ++l) {
     const Layer& L = layers_[l];
     for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(&x[t * E], L.attn_norm.data(), E, hp_.rms_eps, &xn[t * E]);
-    kernels::matmul(L.wq, xn.data(), n, q.data(), pool);
-    kernels::matmul(L.wk, xn.data(), n, k.data(), pool);
-    kernels::matmul(L.wv, xn.data(), n, v.data(), pool);
+    {
+      const kernels::WeightMatrix* ws[] = {&L.wq, &L.wk, &L.wv};
+      float* ys[] = {q.data(), k.data(), v.data()};
+      kernels::matmul_multi(ws, xn.data(), n, ys, pool);
+    }
     for (int64_t t = 0; t < n; ++t) {
       kernels::rope_normal(&q[t * q_dim], static_cast<int>(H), static_cast<int>(hd), static_cast<int>(hp_.rope_dims),
                            batch.pos[t], inv_freq_.data());
@@ -239,8 +241,11 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
     for (int64_t i = 0; i < n * E; ++i) x[i] += tmp[i];
 
     for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(&x[t * E], L.ffn_norm.data(), E, hp_.rms_eps, &xn[t * E]);
-    kernels::matmul(L.w_gate, xn.data(), n, gate.data(), pool);
-    kernels::matmul(L.w_up, xn.data(), n, up.data(), pool);
+    {
+      const kernels::WeightMatrix* ws[] = {&L.w_gate, &L.w_up};
+      float* ys[] = {gate.data(), up.data()};
+      kernels::matmul_multi(ws, xn.data(), n, ys, pool);
+    }
     kernels::silu_mul(gate.data(), up.data(), n * F);
     kernels::matmul(L.w_down, gate.data(), n, tmp.data(), pool);
     for (int64_t i = 0; i < n * E; ++i) x[i] += tmp[i];

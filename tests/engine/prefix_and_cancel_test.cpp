@@ -133,12 +133,20 @@ TEST_F(PrefixAndCancel, CancellingAQueuedRequest) {
   auto cfg = config(false);
   cfg.max_running = 1;
   auto e = make_engine(*model_path_, cfg);
-  auto running = e->submit(greedy_request(prompt_tokens(10, 1, 512), 100));
+  // The running request fills the context, so it cannot finish early; whether
+  // or not it is still running when the queue empties (a fast machine may get
+  // there first), it must run to its end, untouched by the other's cancel.
+  const int64_t budget = cfg.n_ctx - 10;
+  auto running = e->submit(greedy_request(prompt_tokens(10, 1, 512), budget));
   ASSERT_TRUE(running->next(std::chrono::seconds(30)));
   auto queued = e->submit(greedy_request(prompt_tokens(10, 2, 512), 5));
   queued->cancel();
   ASSERT_TRUE(wait_until([&] { return e->stats().queued == 0; }));
-  EXPECT_EQ(e->stats().running, 1);
+  auto out = collect(*running);
+  ASSERT_TRUE(out.ended) << out.error;
+  EXPECT_EQ(out.finish_reason, "length");
+  EXPECT_EQ(out.usage.completion_tokens, budget);
+  EXPECT_FALSE(collect(*queued, std::chrono::milliseconds(100)).ended) << "a cancelled request got an outcome";
   running.reset();
   ASSERT_TRUE(wait_until([&] { return e->stats().running == 0 && e->stats().kv_blocks_used == 0; }));
 }

@@ -6,6 +6,9 @@
 #include "common/random.h"
 
 #include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
 #include <cmath>
 #include <random>
 
@@ -149,5 +152,40 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnceAcrossManyJobs) {
       });
     }
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 50);
+  }
+}
+
+// Thousands of back-to-back short jobs (a decode step's pattern): every index
+// exactly once per job, and the pool sleeping between bursts (longer than its
+// spin time) wakes up again.
+TEST(ThreadPool, ManyShortJobsAndWakeUpsAfterSleeping) {
+  kernels::ThreadPool pool(2);
+  std::vector<int> hits(64, 0);
+  for (int burst = 0; burst < 3; ++burst) {
+    for (int job = 0; job < 3000; ++job)
+      pool.parallel_for(64, 1, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) hits[i]++;  // each index belongs to one chunk only
+      });
+    std::this_thread::sleep_for(std::chrono::microseconds(3 * kernels::ThreadPool::kSpinMicros));
+  }
+  for (int h : hits) ASSERT_EQ(h, 9000);
+}
+
+// An exception thrown by the work function on any thread reaches the caller
+// (the first one), the pool stays usable, and the next job runs normally.
+TEST(ThreadPool, RethrowsTheWorkersExceptionAndStaysUsable) {
+  kernels::ThreadPool pool(3);
+  for (int rep = 0; rep < 20; ++rep) {
+    EXPECT_THROW(pool.parallel_for(100, 1,
+                                   [&](int64_t b, int64_t e, int) {
+                                     for (int64_t i = b; i < e; ++i)
+                                       if (i == 57) throw std::runtime_error("index 57");
+                                   }),
+                 std::runtime_error);
+    std::atomic<int64_t> sum{0};
+    pool.parallel_for(100, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) sum += i;
+    });
+    ASSERT_EQ(sum.load(), 4950);
   }
 }

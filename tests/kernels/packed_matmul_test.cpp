@@ -17,6 +17,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <span>
 #include <random>
 #include <string>
 #include <vector>
@@ -238,4 +240,74 @@ TEST(PackWeights, RejectsTypesWithoutLayoutAndMismatchedCopies) {
     EXPECT_THROW(kernels::matmul(wrong, x.data(), 1, y.data(), pool, path), std::invalid_argument);
     EXPECT_THROW(kernels::matmul(fewer_rows, x.data(), 1, y.data(), pool, path), std::invalid_argument);
   }
+}
+
+// One fan-out over several matrices (matmul_multi) gives, bit for bit, what
+// separate matmul calls give: matrices of different types (32- and 256-wide
+// activation blocks, float weights), packed and unpacked, row counts that are
+// not whole panels, a matrix with no rows, on every kernel path and for decode
+// (1 token, long contiguous runs per thread) and prefill-like token counts.
+TEST(MatmulMulti, EqualsSeparateCallsBitwiseOnEveryPath) {
+  const int64_t cols = 512;
+  struct M {
+    GgmlType type;
+    int64_t rows;
+    bool pack;
+  };
+  const std::vector<M> specs = {{GgmlType::Q4_0, 77, true},  {GgmlType::Q8_0, 33, true}, {GgmlType::Q4_K, 40, false},
+                                {GgmlType::Q4_0, 0, false},  {GgmlType::F16, 19, false}, {GgmlType::Q6_K, 16, false},
+                                {GgmlType::Q4_0, 130, false}};
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<kernels::WeightMatrix> ws;
+  std::vector<std::unique_ptr<kernels::PackedWeights>> packs;
+  uint32_t seed = 7;
+  for (const M& m : specs)
+    bytes.push_back(m.rows > 0 ? make_weights(m.type, m.rows, cols, seed++, false) : std::vector<uint8_t>(1));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    kernels::WeightMatrix w{specs[i].type, bytes[i].data(), cols, specs[i].rows, ggml_row_bytes(specs[i].type, cols)};
+    if (specs[i].pack && specs[i].rows > 0) {
+      packs.push_back(kernels::pack_weights(w));
+      w.packed = packs.back().get();
+    }
+    ws.push_back(w);
+  }
+  std::vector<const kernels::WeightMatrix*> wp;
+  for (auto& w : ws) wp.push_back(&w);
+  kernels::ThreadPool pool(3);
+  for (KernelPath path : kernels::supported_kernel_paths())
+    for (int64_t tokens : {1, 3, 9}) {
+      SCOPED_TRACE(std::string(kernels::kernel_path_name(path)) + " tokens=" + std::to_string(tokens));
+      auto x = randn(static_cast<size_t>(tokens * cols), 99 + static_cast<uint32_t>(tokens));
+      std::vector<std::vector<float>> fused(ws.size()), separate(ws.size());
+      std::vector<float*> ys;
+      for (size_t i = 0; i < ws.size(); ++i) {
+        fused[i].assign(static_cast<size_t>(tokens * ws[i].rows), -1.f);
+        separate[i].assign(fused[i].size(), -2.f);
+        ys.push_back(fused[i].data());
+      }
+      kernels::matmul_multi(wp, x.data(), tokens, ys, pool, path);
+      for (size_t i = 0; i < ws.size(); ++i) kernels::matmul(ws[i], x.data(), tokens, separate[i].data(), pool, path);
+      for (size_t i = 0; i < ws.size(); ++i)
+        for (size_t j = 0; j < fused[i].size(); ++j)
+          ASSERT_EQ(std::memcmp(&fused[i][j], &separate[i][j], sizeof(float)), 0)
+              << "matrix " << i << " element " << j << ": " << fused[i][j] << " vs " << separate[i][j];
+    }
+}
+
+TEST(MatmulMulti, RefusesMatricesOfDifferentWidthsAndMismatchedOutputs) {
+  auto a = make_weights(GgmlType::Q8_0, 4, 64, 1, false), b = make_weights(GgmlType::Q8_0, 4, 96, 2, false);
+  kernels::WeightMatrix A{GgmlType::Q8_0, a.data(), 64, 4, ggml_row_bytes(GgmlType::Q8_0, 64)};
+  kernels::WeightMatrix B{GgmlType::Q8_0, b.data(), 96, 4, ggml_row_bytes(GgmlType::Q8_0, 96)};
+  std::vector<float> x(96), y1(4), y2(4);
+  kernels::ThreadPool pool(2);
+  const kernels::WeightMatrix* ws[] = {&A, &B};
+  float* ys[] = {y1.data(), y2.data()};
+  try {
+    kernels::matmul_multi(ws, x.data(), 1, ys, pool);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("64 and 96 columns"), std::string::npos) << e.what();
+  }
+  float* one[] = {y1.data()};
+  EXPECT_THROW(kernels::matmul_multi(ws, x.data(), 1, std::span<float* const>(one), pool), std::invalid_argument);
 }
