@@ -40,6 +40,30 @@ void release_pages(const kernels::WeightMatrix& w) {
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
+// Activation buffers of one forward pass, kept per calling thread and reused:
+// reallocating them every step would zero fresh pages (a prefill's FFN
+// buffers are tens of MiB) and fault them in again. Contents are not
+// initialised; every buffer is written before it is read.
+class StepBuffers {
+ public:
+  float* get(size_t slot, size_t n) {
+    if (slot >= bufs_.size()) bufs_.resize(slot + 1);
+    Buf& b = bufs_[slot];
+    if (b.size < n) {
+      b.data.reset(new float[n]);
+      b.size = n;
+    }
+    return b.data.get();
+  }
+
+ private:
+  struct Buf {
+    std::unique_ptr<float[]> data;
+    size_t size = 0;
+  };
+  std::vector<Buf> bufs_;
+};
+
 void check_shape(const gguf::File& f, const gguf::TensorInfo& t, int64_t ne0, int64_t ne1) {
   const bool ok = t.ne[0] == ne0 && t.ne[1] == ne1 && t.ne[2] == 1 && t.ne[3] == 1;
   if (!ok)
@@ -197,13 +221,18 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
 
   const int64_t E = hp_.n_embd, hd = hp_.head_dim, H = hp_.n_head, Hkv = hp_.n_head_kv;
   const int64_t q_dim = H * hd, kv_dim = Hkv * hd, F = hp_.n_ff;
-  std::vector<float> x(n * E), xn(n * E), q(n * q_dim), k(n * kv_dim), v(n * kv_dim), att(n * q_dim), tmp(n * E);
-  std::vector<float> gate(n * F), up(n * F);
+  static thread_local StepBuffers buffers;
+  size_t slot = 0;
+  auto buffer = [&](int64_t count) { return buffers.get(slot++, static_cast<size_t>(count)); };
+  float *x = buffer(n * E), *xn = buffer(n * E), *q = buffer(n * q_dim), *k = buffer(n * kv_dim),
+        *v = buffer(n * kv_dim), *att = buffer(n * q_dim), *tmp = buffer(n * E), *gate = buffer(n * F),
+        *up = buffer(n * F);
   for (int64_t t = 0; t < n; ++t) kernels::get_row(tok_embd_, batch.tokens[t], &x[t * E]);
 
   int64_t max_pos = 0;
   for (int64_t t = 0; t < n; ++t) max_pos = std::max(max_pos, batch.pos[t] + 1);
-  std::vector<std::vector<float>> scores(pool.size(), std::vector<float>(max_pos));
+  std::vector<float*> scores(pool.size());
+  for (auto& s : scores) s = buffer(max_pos);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   const int64_t group = H / Hkv;
 
@@ -212,8 +241,8 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
     for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(&x[t * E], L.attn_norm.data(), E, hp_.rms_eps, &xn[t * E]);
     {
       const kernels::WeightMatrix* ws[] = {&L.wq, &L.wk, &L.wv};
-      float* ys[] = {q.data(), k.data(), v.data()};
-      kernels::matmul_multi(ws, xn.data(), n, ys, pool);
+      float* ys[] = {q, k, v};
+      kernels::matmul_multi(ws, xn, n, ys, pool);
     }
     for (int64_t t = 0; t < n; ++t) {
       kernels::rope_normal(&q[t * q_dim], static_cast<int>(H), static_cast<int>(hd), static_cast<int>(hp_.rope_dims),
@@ -233,21 +262,21 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
       for (int64_t i = i0; i < i1; ++i) {
         const int64_t t = i / H, h = i % H;
         kernels::attention_head(&q[t * q_dim + h * hd], kview[t], vview[t], static_cast<int>(h / group),
-                                static_cast<int>(hd), batch.pos[t] + 1, scale, scores[tid].data(),
+                                static_cast<int>(hd), batch.pos[t] + 1, scale, scores[tid],
                                 &att[t * q_dim + h * hd]);
       }
     });
-    kernels::matmul(L.wo, att.data(), n, tmp.data(), pool);
+    kernels::matmul(L.wo, att, n, tmp, pool);
     for (int64_t i = 0; i < n * E; ++i) x[i] += tmp[i];
 
     for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(&x[t * E], L.ffn_norm.data(), E, hp_.rms_eps, &xn[t * E]);
     {
       const kernels::WeightMatrix* ws[] = {&L.w_gate, &L.w_up};
-      float* ys[] = {gate.data(), up.data()};
-      kernels::matmul_multi(ws, xn.data(), n, ys, pool);
+      float* ys[] = {gate, up};
+      kernels::matmul_multi(ws, xn, n, ys, pool);
     }
-    kernels::silu_mul(gate.data(), up.data(), n * F);
-    kernels::matmul(L.w_down, gate.data(), n, tmp.data(), pool);
+    kernels::silu_mul(gate, up, n * F);
+    kernels::matmul(L.w_down, gate, n, tmp, pool);
     for (int64_t i = 0; i < n * E; ++i) x[i] += tmp[i];
   }
 
