@@ -30,7 +30,10 @@ float quantize_block(const float* x, int64_t n, int8_t* q) {
     for (int64_t i = 0; i < n; ++i) q[i] = 0;
     return std::numeric_limits<float>::quiet_NaN();
   }
-  const float id = amax > 0.f ? 127.f / amax : 0.f;
+  // A block of denormal-small values would give an infinite id (and 0 * inf =
+  // NaN levels): such a block quantizes to zeros.
+  float id = amax > 0.f ? 127.f / amax : 0.f;
+  if (!(id <= std::numeric_limits<float>::max())) id = 0.f;
   for (int64_t i = 0; i < n; ++i) {
     float v = x[i] * id;
     v = v > 127.f ? 127.f : (v < -127.f ? -127.f : v);
@@ -39,8 +42,16 @@ float quantize_block(const float* x, int64_t n, int8_t* q) {
   return amax / 127.f;
 }
 
-void quantize_token(const float* x, int64_t t, QuantizedActivationBuffer& out) {
+void quantize_token(const float* x, int64_t t, QuantizedActivationBuffer& out, KernelPath path) {
   const int64_t cols = out.cols, block = out.block, nb = cols / block;
+  if (path != KernelPath::Scalar) {
+    const auto fn = path == KernelPath::Avx512 ? &isa::quantize_row_q8_avx512 : &isa::quantize_row_q8_avx2;
+    const bool b32 = block == 32;
+    fn(x, cols, block, out.q.data() + t * cols, out.d.data() + t * nb, b32 ? out.sum.data() + t * nb : nullptr,
+       b32 ? out.dsum.data() + t * nb : nullptr, b32 ? nullptr : out.bsum16.data() + t * nb * 16,
+       b32 ? nullptr : out.bsum32.data() + t * nb * 8);
+    return;
+  }
   int8_t* q = out.q.data() + t * cols;
   for (int64_t b = 0; b < nb; ++b) {
     const int64_t bi = t * nb + b;
@@ -81,6 +92,13 @@ isa::QuantizedActivations QuantizedActivationBuffer::view() const {
 
 void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, int64_t block,
                           QuantizedActivationBuffer& out, ThreadPool* pool) {
+  quantize_activations(x, n_tokens, cols, block, out, pool, active_kernel_path());
+}
+
+void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, int64_t block,
+                          QuantizedActivationBuffer& out, ThreadPool* pool, KernelPath path) {
+  if (!kernel_path_supported(path))
+    throw std::invalid_argument(std::string("kernel path ") + kernel_path_name(path) + " is not supported by this CPU");
   if (block != 32 && block != 256)
     throw std::invalid_argument("quantize_activations: block must be 32 or 256, got " + std::to_string(block));
   if (cols <= 0 || cols % block != 0 || n_tokens < 0)
@@ -97,7 +115,7 @@ void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, int64_
   out.bsum16.resize(block == 256 ? static_cast<size_t>(nb * 16) : 0);
   out.bsum32.resize(block == 256 ? static_cast<size_t>(nb * 8) : 0);
   auto run = [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) quantize_token(x + t * cols, t, out);
+    for (int64_t t = t0; t < t1; ++t) quantize_token(x + t * cols, t, out, path);
   };
   // Worth a fan-out only when there is real work (a few prefill tokens).
   if (pool != nullptr && n_tokens * cols >= 32768) pool->parallel_for(n_tokens, 1, run);

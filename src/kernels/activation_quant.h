@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/isa_kernels.h"
 #include "kernels/thread_pool.h"
 
@@ -31,7 +32,11 @@ struct QuantizedActivationBuffer {
 // 32 or 256; throws std::invalid_argument otherwise). A block holding a NaN or
 // an infinity gets d = NaN, so the non-finite value still reaches the output.
 // With a pool, tokens are spread over its threads.
+// The SIMD paths compute the same bits as the scalar code, only faster; `path`
+// (default: the active one) picks which runs.
 void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, int64_t block,
                           QuantizedActivationBuffer& out, ThreadPool* pool = nullptr);
+void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, int64_t block,
+                          QuantizedActivationBuffer& out, ThreadPool* pool, KernelPath path);
 
 }  // namespace ridge::kernels

@@ -62,4 +62,13 @@ double sum_squares_avx512(const float* x, int64_t n);
 void silu_mul_avx2(float* g, const float* u, int64_t n);
 void silu_mul_avx512(float* g, const float* u, int64_t n);
 
+// One token's activations quantized as activation_quant.h describes (bit for
+// bit the scalar code's result): cols floats in blocks of `block` (32 or 256)
+// into levels q[cols] and scales d[cols / block]; block 32 also writes sum and
+// dsum per block, block 256 bsum16 [16] and bsum32 [8] per block.
+void quantize_row_q8_avx2(const float* x, int64_t cols, int64_t block, int8_t* q, float* d, int32_t* sum, float* dsum,
+                          int16_t* bsum16, int16_t* bsum32);
+void quantize_row_q8_avx512(const float* x, int64_t cols, int64_t block, int8_t* q, float* d, int32_t* sum,
+                            float* dsum, int16_t* bsum16, int16_t* bsum32);
+
 }  // namespace ridge::kernels::isa

@@ -22,4 +22,9 @@ void scale_mul_f32_avx512(const float* x, float s, const float* w, float* out, i
 double sum_squares_avx512(const float* x, int64_t n) { return sum_squares(x, n); }
 void silu_mul_avx512(float* g, const float* u, int64_t n) { silu_mul(g, u, n); }
 
+void quantize_row_q8_avx512(const float* x, int64_t cols, int64_t block, int8_t* q, float* d, int32_t* sum,
+                        float* dsum, int16_t* bsum16, int16_t* bsum32) {
+  quantize_row_q8(x, cols, block, q, d, sum, dsum, bsum16, bsum32);
+}
+
 }  // namespace ridge::kernels::isa

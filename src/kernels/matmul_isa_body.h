@@ -694,5 +694,82 @@ void silu_mul(float* g, const float* u, int64_t n) {
   }
 }
 
+// ------------------------------------------------- activation quantization
+
+inline int32_t hsum_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline float hmax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+// The contract of the scalar quantize_token in activation_quant.cpp, to the
+// bit: amax over the block, id = 127 / amax (0 where that is not finite),
+// levels round-half-even(clamp(x * id, -127, 127)) (the conversion's default
+// rounding mode), d = amax / 127; a block with a NaN or infinity gets zero
+// levels and d = NaN.
+void quantize_row_q8(const float* x, int64_t cols, int64_t block, int8_t* q, float* d, int32_t* sum, float* dsum,
+                     int16_t* bsum16, int16_t* bsum32) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 big = _mm256_set1_ps(3.40282347e+38f);
+  const __m256 hi = _mm256_set1_ps(127.f), lo = _mm256_set1_ps(-127.f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const int64_t nb = cols / block;
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* xb = x + b * block;
+    int8_t* qb = q + b * block;
+    __m256 amax = _mm256_setzero_ps();
+    __m256 finite = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    for (int64_t i = 0; i < block; i += 8) {
+      const __m256 a = _mm256_and_ps(_mm256_loadu_ps(xb + i), abs_mask);
+      amax = _mm256_max_ps(amax, a);
+      finite = _mm256_and_ps(finite, _mm256_cmp_ps(a, big, _CMP_LE_OQ));
+    }
+    if (_mm256_movemask_ps(finite) != 0xff) {
+      std::memset(qb, 0, static_cast<size_t>(block));
+      d[b] = __builtin_nanf("");
+      if (block == 32) {
+        sum[b] = 0;
+        dsum[b] = d[b] * 0.f;
+      } else {
+        std::memset(bsum16 + b * 16, 0, 16 * sizeof(int16_t));
+        std::memset(bsum32 + b * 8, 0, 8 * sizeof(int16_t));
+      }
+      continue;
+    }
+    const float am = hmax(amax);
+    float id = am > 0.f ? 127.f / am : 0.f;
+    if (!(id <= 3.40282347e+38f)) id = 0.f;
+    const __m256 vid = _mm256_set1_ps(id);
+    auto level = [&](int64_t i) {
+      return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(xb + i), vid), lo), hi));
+    };
+    for (int64_t i = 0; i < block; i += 32) {
+      const __m256i l0 = level(i), l1 = level(i + 8), l2 = level(i + 16), l3 = level(i + 24);
+      const __m256i bytes = _mm256_permutevar8x32_epi32(
+          _mm256_packs_epi16(_mm256_packs_epi32(l0, l1), _mm256_packs_epi32(l2, l3)), order);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(qb + i), bytes);
+      const int32_t s01 = hsum_epi32(_mm256_add_epi32(l0, l1)), s23 = hsum_epi32(_mm256_add_epi32(l2, l3));
+      if (block == 32) {
+        sum[b] = s01 + s23;
+      } else {
+        const int64_t g = i / 16;
+        bsum16[b * 16 + g] = static_cast<int16_t>(s01);
+        bsum16[b * 16 + g + 1] = static_cast<int16_t>(s23);
+        bsum32[b * 8 + i / 32] = static_cast<int16_t>(s01 + s23);
+      }
+    }
+    d[b] = am / 127.f;
+    if (block == 32) dsum[b] = d[b] * static_cast<float>(sum[b]);
+  }
+}
+
 }  // namespace
 }  // namespace ridge::kernels::isa

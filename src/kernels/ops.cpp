@@ -204,8 +204,8 @@ void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64
     need_q4 |= packed && w->type == GgmlType::Q4_0;
     need_q8 |= packed && w->type == GgmlType::Q8_0;
   }
-  if (need32) quantize_activations(x, n_tokens, cols, 32, s.q32, &pool);
-  if (need256) quantize_activations(x, n_tokens, cols, 256, s.q256, &pool);
+  if (need32) quantize_activations(x, n_tokens, cols, 32, s.q32, &pool, path);
+  if (need256) quantize_activations(x, n_tokens, cols, 256, s.q256, &pool, path);
   if (need_q4) fill_offsets(s.q32, 8, s.offset_q4);
   if (need_q8) fill_offsets(s.q32, 128, s.offset_q8);
 

@@ -7,6 +7,7 @@
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -36,17 +37,25 @@ void futex_wake_all(std::atomic<T>& word) {
   ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
 
-// Spins until done() holds or kSpinMicros pass; returns done()'s last value.
+// Waits until done() holds, for at most kSpinMicros; returns done()'s last
+// value. The first few microseconds busy-wait (the gap between two matmuls of
+// a decode step); after that each check yields the core, so on a machine with
+// more runnable threads than cores (a build next to a server) a waiting
+// thread does not steal the time slice the thread it waits for needs.
 template <typename Done>
 bool spin_until(Done done) {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicros);
+  const auto start = Clock::now();
+  const auto busy_until = start + std::chrono::microseconds(ThreadPool::kBusySpinMicros);
+  const auto deadline = start + std::chrono::microseconds(ThreadPool::kSpinMicros);
   for (;;) {
-    for (int i = 0; i < 64; ++i) {
+    for (int i = 0; i < 32; ++i) {
       if (done()) return true;
       cpu_relax();
     }
-    if (Clock::now() >= deadline) return done();
+    const auto now = Clock::now();
+    if (now >= deadline) return done();
+    if (now >= busy_until) ::sched_yield();
   }
 }
 

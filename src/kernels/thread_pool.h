@@ -7,7 +7,8 @@
 // matmul), each a few tens of microseconds long, so the hand-off must cost far
 // less than that: a job is published by bumping an atomic generation counter
 // that idle workers spin on, and completion is an atomic countdown the caller
-// spins on. Spinning is bounded (kSpinMicros); past it a thread sleeps on a
+// spins on. Spinning is bounded (busy at first, then yielding the core between
+// checks, kSpinMicros in all); past it a thread sleeps on a
 // futex, and the other side only makes the wake-up system call when someone
 // is actually asleep. So back-to-back fan-outs never enter the kernel, and an
 // idle pool (a server between requests) costs nothing.
@@ -38,8 +39,10 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t grain,
                     const std::function<void(int64_t, int64_t, int)>& fn);
 
-  // How long a thread spins before it sleeps (while waiting for a job, or
-  // for the others to finish one).
+  // How long a thread waits actively before it sleeps (while waiting for a
+  // job, or for the others to finish one): busy for kBusySpinMicros, then
+  // yielding the core between checks.
+  static constexpr int64_t kBusySpinMicros = 20;
   static constexpr int64_t kSpinMicros = 200;
 
  private:

@@ -309,6 +309,52 @@ TEST(ActivationQuant, RoundsHalfToEven) {
   EXPECT_EQ(q.q[4], 1);
 }
 
+// Every path's quantizer gives the scalar code's bytes exactly: Gaussian
+// blocks, exact halves (ties), all-zero blocks, denormal-small blocks (whose
+// 127 / amax overflows), huge values, NaN and infinities.
+TEST(ActivationQuant, EverySimdPathEqualsTheScalarCodeBitForBit) {
+  for (int64_t block : {32, 256}) {
+    const int64_t blocks = 9, cols = block * blocks, tokens = 5;
+    auto x = randn(static_cast<size_t>(cols * tokens), 21 + static_cast<uint32_t>(block), 2.f);
+    for (int64_t t = 0; t < tokens; ++t) {
+      float* row = x.data() + t * cols;
+      std::fill(row + 1 * block, row + 2 * block, 0.f);
+      for (int64_t i = 0; i < block; ++i) row[2 * block + i] = static_cast<float>(i % 7) * 1e-39f * (i % 2 ? 1 : -1);
+      for (int64_t i = 0; i < block; ++i) row[3 * block + i] = (static_cast<float>(i) - 63.5f) * (i % 3 == 0 ? 1e30f : 1.f);
+      for (int64_t i = 0; i < block; ++i) row[4 * block + i] = static_cast<float>(i % 5) - 2.f + 0.5f;  // ties
+      row[4 * block] = 127.f;                                                                          // scale 1
+      row[5 * block + 3] = std::numeric_limits<float>::quiet_NaN();
+      row[6 * block + block - 1] = -std::numeric_limits<float>::infinity();
+      row[7 * block] = std::numeric_limits<float>::max();
+    }
+    kernels::QuantizedActivationBuffer ref;
+    kernels::quantize_activations(x.data(), tokens, cols, block, ref, nullptr, KernelPath::Scalar);
+    for (KernelPath path : kernels::supported_kernel_paths()) {
+      SCOPED_TRACE(std::string(kernels::kernel_path_name(path)) + " block " + std::to_string(block));
+      kernels::QuantizedActivationBuffer q;
+      kernels::quantize_activations(x.data(), tokens, cols, block, q, nullptr, path);
+      ASSERT_EQ(q.q, ref.q);
+      ASSERT_EQ(q.sum, ref.sum);
+      ASSERT_EQ(q.bsum16, ref.bsum16);
+      ASSERT_EQ(q.bsum32, ref.bsum32);
+      ASSERT_EQ(q.d.size(), ref.d.size());
+      for (size_t i = 0; i < q.d.size(); ++i) {
+        ASSERT_EQ(std::memcmp(&q.d[i], &ref.d[i], sizeof(float)) == 0 || (std::isnan(q.d[i]) && std::isnan(ref.d[i])), true)
+            << "d[" << i << "] " << q.d[i] << " vs " << ref.d[i];
+        if (block == 32) {
+          ASSERT_TRUE(std::memcmp(&q.dsum[i], &ref.dsum[i], sizeof(float)) == 0 ||
+                      (std::isnan(q.dsum[i]) && std::isnan(ref.dsum[i])))
+              << "dsum[" << i << "]";
+        }
+      }
+      for (int64_t t = 0; t < tokens; ++t) {
+        const size_t tiny = static_cast<size_t>((t * blocks + 2) * block);
+        for (int64_t i = 0; i < block; ++i) ASSERT_EQ(q.q[tiny + static_cast<size_t>(i)], 0) << "denormal block";
+      }
+    }
+  }
+}
+
 TEST(ActivationQuant, NonFiniteBlockGetsNaNScaleAndBadSizesThrow) {
   std::vector<float> x(64, 1.f);
   x[33] = std::numeric_limits<float>::infinity();
