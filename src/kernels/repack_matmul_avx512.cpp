@@ -7,6 +7,11 @@
 // each, against a broadcast 4-byte activation group), and are rescaled into
 // the token's float accumulators by one FMA with the 16 rows' scales.
 //
+// The activations a tile reads are first copied into one interleaved run per
+// block (see pack_tile), so the tile addresses all its tokens through a single
+// pointer: with a pointer per token, 8 tokens' three arrays need more general
+// registers than there are, and the spills cost as much as the arithmetic.
+//
 // Every token goes through the same instructions in the same order whatever
 // the tile width, so a (row, token) result does not depend on which other
 // tokens share the call or on the thread count.
@@ -18,6 +23,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels/repack_kernels.h"
 
@@ -36,39 +42,67 @@ constexpr int kMaxTokens = 8;
 // each panel (read once per chunk from memory) meets all of them.
 constexpr int64_t kTokenChunk = 64;
 
-inline int32_t load_i32(const int8_t* p) {
+// Bytes per block of a tile's packed activations for T tokens: 8 groups x T
+// tokens of 4 level bytes, then T scales (float), then T offsets (int32).
+constexpr int64_t tile_stride(int T) { return 40 * static_cast<int64_t>(T); }
+
+// Copies tokens [token, token + T) of the task's activations into `out`:
+// for each block b, at out + b * tile_stride(T): the 4-byte group g of token t
+// at (g * T + t) * 4, token t's scale at 32 * T + 4 * t, its offset at
+// 36 * T + 4 * t.
+void pack_tile(const PackedMatmulTask& task, int64_t token, int T, uint8_t* out) {
+  const int64_t nb = task.blocks, cols = nb * 32, stride = 40 * static_cast<int64_t>(T);
+  for (int t = 0; t < T; ++t) {
+    const int8_t* xq = task.xq + (token + t) * cols;
+    const float* xd = task.xd + (token + t) * nb;
+    const int32_t* xo = task.x_offset + (token + t) * nb;
+    uint8_t* o = out;
+    for (int64_t b = 0; b < nb; ++b, o += stride) {
+      for (int g = 0; g < 8; ++g) std::memcpy(o + (g * T + t) * 4, xq + b * 32 + 4 * g, 4);
+      std::memcpy(o + 32 * T + 4 * t, xd + b, 4);
+      std::memcpy(o + 36 * T + 4 * t, xo + b, 4);
+    }
+  }
+}
+
+inline __m512i bcast_i32(const uint8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof v);
-  return v;
+  return _mm512_set1_epi32(v);
+}
+
+inline __m512 bcast_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm512_set1_ps(v);
 }
 
 template <bool kQ8, int T>
-void tile(const PackedMatmulTask& task, int64_t panel, int64_t token) {
+void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride) {
   constexpr int64_t kBlockBytes = kQ8 ? 512 : 256;
+  constexpr int64_t kStride = tile_stride(T);
   const int64_t nb = task.blocks;
-  const int64_t cols = nb * 32;
   const uint8_t* lv = task.levels + panel * nb * kBlockBytes;
   const uint16_t* sc = task.scales + panel * nb * kPanel;
-  const int8_t* xq[T];
-  const float* xd[T];
-  const int32_t* xo[T];
-  for (int t = 0; t < T; ++t) {
-    xq[t] = task.xq + (token + t) * cols;
-    xd[t] = task.xd + (token + t) * nb;
-    xo[t] = task.x_offset + (token + t) * nb;
-  }
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
 
-  for (int64_t b = 0; b < nb; ++b) {
+  for (int64_t b = 0; b < nb; ++b, xp += kStride) {
     const uint8_t* blk = lv + b * kBlockBytes;
-    __m512i isum[T];
-    for (int t = 0; t < T; ++t) isum[t] = _mm512_set1_epi32(xo[t][b]);
+    // With few tokens, one chain of 8 dependent vpdpbusd per block would bound
+    // the loop by their latency: split the groups over kChains independent
+    // sums (integer addition is exact, so the result is the same bits).
+    constexpr int kChains = T == 1 ? 4 : (T == 2 ? 2 : 1);
+    __m512i isum[kChains][T];
+    for (int t = 0; t < T; ++t) {
+      isum[0][t] = bcast_i32(xp + 36 * T + 4 * t);
+      for (int c = 1; c < kChains; ++c) isum[c][t] = _mm512_setzero_si512();
+    }
     // Group g covers columns 4g..4g+3 of the block.
     auto group = [&](int g, __m512i w) {
       for (int t = 0; t < T; ++t)
-        isum[t] = _mm512_dpbusd_epi32(isum[t], w, _mm512_set1_epi32(load_i32(xq[t] + b * 32 + 4 * g)));
+        isum[g % kChains][t] = _mm512_dpbusd_epi32(isum[g % kChains][t], w, bcast_i32(xp + (g * T + t) * 4));
     };
     if constexpr (kQ8) {
       for (int g = 0; g < 8; ++g) group(g, _mm512_load_si512(blk + 64 * g));
@@ -81,16 +115,19 @@ void tile(const PackedMatmulTask& task, int64_t panel, int64_t token) {
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc + b * kPanel)));
     for (int t = 0; t < T; ++t)
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, _mm512_set1_ps(xd[t][b])), acc[t]);
+      for (int c = 1; c < kChains; ++c) isum[0][t] = _mm512_add_epi32(isum[0][t], isum[c][t]);
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[0][t]), _mm512_mul_ps(dw, bcast_f32(xp + 32 * T + 4 * t)),
+                               acc[t]);
   }
 
   const int64_t row0 = panel * kPanel;
   const int64_t left = task.rows - row0;
   const __mmask16 keep = left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(task.y + (token + t) * task.rows + row0, keep, acc[t]);
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride + row0, keep, acc[t]);
 }
 
-using TileFn = void (*)(const PackedMatmulTask&, int64_t panel, int64_t token);
+using TileFn = void (*)(const PackedMatmulTask&, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride);
 
 template <bool kQ8, int T>
 TileFn tile_for_tokens(int64_t nt) {
@@ -103,12 +140,23 @@ TileFn tile_for_tokens(int64_t nt) {
 
 template <bool kQ8>
 void run_panels(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
+  // Per thread, reused: the packed activations of one chunk of tokens.
+  static thread_local std::vector<uint8_t> packed_x;
+  const int64_t nb = task.blocks;
   for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
     const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
+    const size_t need = static_cast<size_t>(tile_stride(1) * nb * (tc_end - tc));
+    if (packed_x.size() < need) packed_x.resize(need);
+    // Tile k of the chunk (tokens tc + 8k ..) starts at 40 * 8k * nb bytes.
+    for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
+      const int nt = static_cast<int>(tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens);
+      pack_tile(task, t, nt, packed_x.data() + tile_stride(1) * nb * (t - tc));
+    }
     for (int64_t p = panel_begin; p < panel_end; ++p)
       for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
         const int64_t nt = tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens;
-        tile_for_tokens<kQ8, kMaxTokens>(nt)(task, p, t);
+        tile_for_tokens<kQ8, kMaxTokens>(nt)(task, p, packed_x.data() + tile_stride(1) * nb * (t - tc),
+                                             task.y + t * task.rows, task.rows);
       }
   }
 }
