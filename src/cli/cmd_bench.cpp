@@ -222,7 +222,10 @@ int cmd_bench(int argc, char** argv) {
   }
 
   try {
+    // Everything until a forward pass can run: map, validate, bind, repack.
+    const auto load_start = Clock::now();
     auto model = model::LlamaModel::load(model_path);
+    const double load_ms = 1e3 * seconds_since(load_start);
     const ModelStats stats = model_stats(model->file());
     kernels::ThreadPool pool(threads);
     const char* kernel_path = kernels::kernel_path_name();
@@ -266,6 +269,7 @@ int cmd_bench(int argc, char** argv) {
             {"tokens_per_s_stddev", r.stddev},
             {"samples_tokens_per_s", r.tokens_per_s},
             {"repetitions", reps},
+            {"load_ms", load_ms},
             {"threads", threads},
             {"model", model_path},
             {"model_name", stats.name},
@@ -298,6 +302,7 @@ int cmd_bench(int argc, char** argv) {
                 static_cast<double>(stats.file_bytes) / 1048576.0);
     std::printf("kernels: %s   threads: %d   repetitions: %lld (median after a warm-up)\n", kernel_path, threads,
                 static_cast<long long>(reps));
+    std::printf("load: %.0f ms (map, validate, bind and repack the weights)\n", load_ms);
     std::printf("rooflines: streaming read %.2f GB/s (%lld MiB, %d threads); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n\n",
                 bw_gbs, static_cast<long long>(bw.buffer_bytes >> 20), threads, peak_gflops, peak.isa.c_str(), threads);
     std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "test", "t/s", "+/-", "GFLOP/s", "/ FMA peak",

@@ -51,10 +51,6 @@ void matmul_rows_avx2(const MatmulTask& task, int64_t row_begin, int64_t row_end
 void matmul_rows_avx512(const MatmulTask& task, int64_t row_begin, int64_t row_end);
 
 // Per-token vector kernels with the semantics of their namesakes in ops.h.
-float dot_f32_avx2(const float* a, const float* b, int64_t n);
-float dot_f32_avx512(const float* a, const float* b, int64_t n);
-void axpy_f32_avx2(float a, const float* x, float* y, int64_t n);     // y += a * x
-void axpy_f32_avx512(float a, const float* x, float* y, int64_t n);
 void scale_mul_f32_avx2(const float* x, float s, const float* w, float* out, int64_t n);  // out = x*s*w
 void scale_mul_f32_avx512(const float* x, float s, const float* w, float* out, int64_t n);
 double sum_squares_avx2(const float* x, int64_t n);

@@ -8,8 +8,6 @@ namespace ridge::kernels::isa {
 void matmul_rows_avx2(const MatmulTask& task, int64_t row_begin, int64_t row_end) {
   matmul_rows(task, row_begin, row_end);
 }
-float dot_f32_avx2(const float* a, const float* b, int64_t n) { return dot_f32(a, b, n); }
-void axpy_f32_avx2(float a, const float* x, float* y, int64_t n) { axpy_f32(a, x, y, n); }
 void scale_mul_f32_avx2(const float* x, float s, const float* w, float* out, int64_t n) {
   scale_mul_f32(x, s, w, out, n);
 }

@@ -598,28 +598,6 @@ void matmul_rows(const MatmulTask& task, int64_t row_begin, int64_t row_end) {
 
 // ------------------------------------------------- per-token vector kernels
 
-float dot_f32(const float* a, const float* b, int64_t n) {
-  VecF acc0 = vzero(), acc1 = vzero();
-  int64_t i = 0;
-  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
-    acc0 = vfma(vload_x(a + i, kLanes), vload_x(b + i, kLanes), acc0);
-    acc1 = vfma(vload_x(a + i + kLanes, kLanes), vload_x(b + i + kLanes, kLanes), acc1);
-  }
-  for (; i < n; i += kLanes) acc0 = vfma(vload_x(a + i, n - i), vload_x(b + i, n - i), acc0);
-#if RIDGE_ISA_AVX512
-  return vsum(_mm512_add_ps(acc0, acc1));
-#else
-  return vsum(_mm256_add_ps(acc0, acc1));
-#endif
-}
-
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
-  const __m256 va = _mm256_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] += a * x[i];
-}
-
 void scale_mul_f32(const float* x, float s, const float* w, float* out, int64_t n) {
   const __m256 vs = _mm256_set1_ps(s);
   int64_t i = 0;

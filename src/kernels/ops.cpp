@@ -10,6 +10,7 @@
 #include "kernels/isa_kernels.h"
 #include "kernels/repack.h"
 #include "kernels/repack_kernels.h"
+#include "kernels/repack_kquant_kernels.h"
 #include "tensor/quant.h"
 
 namespace ridge::kernels {
@@ -111,12 +112,15 @@ static_assert(kUnitRows == kPanelRows && kUnitRows % isa::kRowGroup == 0,
 struct Piece {
   bool packed = false;
   isa::PackedMatmulTask packed_task;
+  bool packed_kquant = false;
+  isa::PackedKQuantMatmulTask kquant_task;
   isa::MatmulTask task;
   void (*rows_fn)(const isa::MatmulTask&, int64_t, int64_t) = nullptr;
   int64_t units = 0;
 
   void run(int64_t u0, int64_t u1) const {
     if (packed) return isa::packed_matmul_panels_avx512(packed_task, u0, u1);
+    if (packed_kquant) return isa::packed_kquant_matmul_panels_avx512(kquant_task, u0, u1);
     rows_fn(task, u0 * kUnitRows, std::min(task.rows, u1 * kUnitRows));
   }
 };
@@ -139,6 +143,28 @@ Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, c
   task.xq = qx.q.data();
   task.xd = qx.d.data();
   task.x_offset = x_offset.data();
+  task.y = y;
+  piece.units = p.panels;
+  return piece;
+}
+
+// The GEMM over packed Q4_K / Q6_K weights: activations quantized per
+// super-block of 256 with their sums per 32 (Q4_K's mins) and per 16 (Q6_K's
+// offset of 32), as the unpacked K kernels read them.
+Piece packed_kquant_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, int64_t n_tokens, float* y) {
+  const PackedWeights& p = *w.packed;
+  Piece piece;
+  piece.packed_kquant = true;
+  auto& task = piece.kquant_task;
+  task.format = w.type == GgmlType::Q4_K ? isa::PackedKQuantFormat::Q4_K : isa::PackedKQuantFormat::Q6_K;
+  task.data = p.levels;
+  task.rows = w.rows;
+  task.super_blocks = p.blocks;
+  task.n_tokens = n_tokens;
+  task.xq = qx.q.data();
+  task.xd = qx.d.data();
+  task.bsum16 = qx.bsum16.data();
+  task.bsum32 = qx.bsum32.data();
   task.y = y;
   piece.units = p.panels;
   return piece;
@@ -215,6 +241,11 @@ void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64
   for (size_t i = 0; i < ws.size(); ++i) {
     const WeightMatrix& w = *ws[i];
     if (w.rows == 0) continue;
+    if (w.packed != nullptr && packed_matmul_supported(w.type, path) &&
+        (w.type == GgmlType::Q4_K || w.type == GgmlType::Q6_K)) {
+      pieces.push_back(packed_kquant_piece(w, s.q256, n_tokens, ys[i]));
+      continue;
+    }
     if (w.packed != nullptr && packed_matmul_supported(w.type, path)) {
       pieces.push_back(packed_piece(w, s.q32, w.type == GgmlType::Q4_0 ? s.offset_q4 : s.offset_q8,
                                     n_tokens, ys[i]));
@@ -310,46 +341,6 @@ void silu_mul(float* g, const float* u, int64_t n, KernelPath path) {
       break;
     case KernelPath::Avx2: isa::silu_mul_avx2(g, u, n); break;
     case KernelPath::Avx512: isa::silu_mul_avx512(g, u, n); break;
-  }
-}
-
-void softmax(float* x, int64_t n) {
-  if (n <= 0) return;
-  float mx = *std::max_element(x, x + n);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
-
-void attention_head(const float* q, const PagedRows& k, const PagedRows& v, int kv_head, int head_dim,
-                    int64_t n_pos, float scale, float* scores, float* out) {
-  attention_head(q, k, v, kv_head, head_dim, n_pos, scale, scores, out, active_kernel_path());
-}
-
-void attention_head(const float* q, const PagedRows& k, const PagedRows& v, int kv_head, int head_dim,
-                    int64_t n_pos, float scale, float* scores, float* out, KernelPath path) {
-  require_supported(path);
-  const int64_t off = static_cast<int64_t>(kv_head) * head_dim;
-  auto dot = path == KernelPath::Avx512 ? &isa::dot_f32_avx512
-             : path == KernelPath::Avx2 ? &isa::dot_f32_avx2
-                                        : &dot_scalar;
-  for (int64_t p = 0; p < n_pos; ++p) scores[p] = dot(q, k.row(p) + off, head_dim) * scale;
-  softmax(scores, n_pos);
-  std::fill(out, out + head_dim, 0.f);
-  for (int64_t p = 0; p < n_pos; ++p) {
-    const float* vr = v.row(p) + off;
-    const float w = scores[p];
-    switch (path) {
-      case KernelPath::Scalar:
-        for (int d = 0; d < head_dim; ++d) out[d] += w * vr[d];
-        break;
-      case KernelPath::Avx2: isa::axpy_f32_avx2(w, vr, out, head_dim); break;
-      case KernelPath::Avx512: isa::axpy_f32_avx512(w, vr, out, head_dim); break;
-    }
   }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // The hot loops of a transformer step behind one interface: matmul on
 // (quantized) weight matrices, RMS norm, rotary embedding, SiLU-gated
-// product, softmax and attention over a paged KV cache. Each takes an optional
+// product (attention over the paged KV cache is attention.h). Each takes an optional
 // KernelPath: the plain scalar code is the reference; the AVX2 and AVX-512
 // paths are the fast versions. Without one, the process's active path is used
 // (cpu_features.h). Asking for a path this CPU does not support throws
@@ -76,24 +76,5 @@ void rope_normal(float* v, int n_heads, int head_dim, int rope_dims, int64_t pos
 // g[i] = silu(g[i]) * u[i]
 void silu_mul(float* g, const float* u, int64_t n);
 void silu_mul(float* g, const float* u, int64_t n, KernelPath path);
-
-// In-place softmax over n values.
-void softmax(float* x, int64_t n);
-
-// One layer's K or V of one sequence in the paged cache: position p lives in
-// blocks[p / block_size] at row p % block_size; a row holds all KV heads.
-struct PagedRows {
-  const float* const* blocks = nullptr;
-  int block_size = 0;
-  int64_t row_stride = 0;  // floats per row (n_kv_heads * head_dim)
-  const float* row(int64_t p) const { return blocks[p / block_size] + (p % block_size) * row_stride; }
-};
-
-// Causal attention of one query head over positions [0, n_pos) of kv head
-// `kv_head`: out[head_dim] = softmax(q·K^T * scale) · V. `scores` is scratch of n_pos floats.
-void attention_head(const float* q, const PagedRows& k, const PagedRows& v, int kv_head, int head_dim,
-                    int64_t n_pos, float scale, float* scores, float* out);
-void attention_head(const float* q, const PagedRows& k, const PagedRows& v, int kv_head, int head_dim,
-                    int64_t n_pos, float scale, float* scores, float* out, KernelPath path);
 
 }  // namespace ridge::kernels

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kernels/ops.h"
+#include "kernels/repack_kquant.h"
 #include "kernels/thread_pool.h"
 
 namespace ridge::kernels {
@@ -52,15 +53,16 @@ void transpose_quad(const __m128i in[4], uint8_t* out) {
 }
 #endif
 
-// Block-major: the 16 source rows are read in step and each packed block is
-// written in one sequential pass.
-void pack_panel(const WeightMatrix& w, const SourceBlock& src, const PackedWeights& pw, int64_t panel) {
+// Block-major: the 16 source rows (from `first_row` on, `row_bytes` apart) are
+// read in step and each packed block is written in one sequential pass.
+void pack_panel(const uint8_t* first_row, size_t row_bytes, int64_t n_rows, const SourceBlock& src,
+                const PackedWeights& pw, int64_t panel) {
   const int level_bytes = src.nibbles ? 16 : 32;  // per row per block; 16 per transposed run
   auto* levels = const_cast<uint8_t*>(pw.levels) + static_cast<size_t>(panel * pw.blocks) * pw.block_bytes;
   auto* scales = const_cast<uint16_t*>(pw.scales) + static_cast<size_t>(panel * pw.blocks) * kPanelRows;
-  const int64_t n_rows = std::min<int64_t>(kPanelRows, w.rows - panel * kPanelRows);  // the rest stays zero
+  // n_rows < 16 only in the last panel: the rest stays zero.
   const uint8_t* rows[kPanelRows];
-  for (int64_t i = 0; i < n_rows; ++i) rows[i] = w.data + static_cast<size_t>(panel * kPanelRows + i) * w.row_bytes;
+  for (int64_t i = 0; i < n_rows; ++i) rows[i] = first_row + static_cast<size_t>(i) * row_bytes;
   // Q8_0's signed levels become unsigned (q + 128) for the u8 x s8 product.
   const uint8_t flip = src.nibbles ? 0 : 0x80;
   // Sixteen interleaved streams defeat the hardware prefetcher: without a hint
@@ -124,49 +126,120 @@ void populate_source(const WeightMatrix& w) {
   ::madvise(reinterpret_cast<void*>(begin), end - begin, kMadvPopulateRead);  // advisory, as above
 }
 
+void check_packable(const WeightMatrix& w) {
+  const std::string what = std::string("packing ") + std::string(ggml_type_name(w.type)) + " weights";
+  if (!can_pack(w.type)) throw std::invalid_argument(what + ": the type has no packed layout");
+  const int64_t block = is_packed_kquant(w.type) ? 256 : 32;
+  if (w.cols <= 0 || w.rows <= 0 || w.cols % block != 0)
+    throw std::invalid_argument(what + ": " + std::to_string(w.rows) + " x " + std::to_string(w.cols) +
+                                " is not a non-empty matrix of whole blocks of " + std::to_string(block));
+  if (w.row_bytes < ggml_row_bytes(w.type, w.cols))
+    throw std::invalid_argument(what + ": row_bytes " + std::to_string(w.row_bytes) + " is smaller than a row of " +
+                                std::to_string(w.cols) + " elements");
+}
+
+// The shape of w's packed copy and the bytes of its arrays (not yet placed).
+PackedWeights packed_shape(const WeightMatrix& w) {
+  PackedWeights pw;
+  pw.type = w.type;
+  pw.rows = w.rows;
+  pw.cols = w.cols;
+  pw.panels = (w.rows + kPanelRows - 1) / kPanelRows;
+  pw.blocks = w.cols / 32;
+  pw.block_bytes = source_block(w.type).nibbles ? 256 : 512;
+  if (is_packed_kquant(w.type)) {  // one record per (panel, super-block), no separate scales
+    pw.blocks = w.cols / 256;
+    pw.block_bytes = packed_kquant_block_bytes(w.type);
+    pw.storage_bytes = static_cast<size_t>(pw.panels * pw.blocks) * pw.block_bytes;
+    return pw;
+  }
+  const size_t n_blocks = static_cast<size_t>(pw.panels * pw.blocks);
+  pw.storage_bytes = n_blocks * pw.block_bytes + round_up(n_blocks * kPanelRows * sizeof(uint16_t), kAlign);
+  return pw;
+}
+
+// One work item of the fan-out: panels [first, last) of matrix `m`. Runs of
+// about kUnitSourceBytes of source rows: small enough that a run read through
+// a SourceReader stays in the core's L2 while it is packed, large enough that
+// the hand-out and the read calls cost nothing.
+struct PanelRun {
+  size_t m;
+  int64_t first, last;
+};
+constexpr size_t kUnitSourceBytes = size_t{256} << 10;
+
 }  // namespace
 
-void UnmapPackedStorage::operator()(uint8_t* p) const { ::munmap(p, bytes); }
-
-bool can_pack(GgmlType type) { return type == GgmlType::Q4_0 || type == GgmlType::Q8_0; }
+bool can_pack(GgmlType type) { return type == GgmlType::Q4_0 || type == GgmlType::Q8_0 || is_packed_kquant(type); }
 
 bool packed_matmul_supported(GgmlType type, KernelPath path) {
   return can_pack(type) && path == KernelPath::Avx512;
 }
 
 std::unique_ptr<PackedWeights> pack_weights(const WeightMatrix& w, ThreadPool* pool) {
-  const std::string what = std::string("packing ") + std::string(ggml_type_name(w.type)) + " weights";
-  if (!can_pack(w.type)) throw std::invalid_argument(what + ": the type has no packed layout");
-  if (w.cols <= 0 || w.rows <= 0 || w.cols % 32 != 0)
-    throw std::invalid_argument(what + ": " + std::to_string(w.rows) + " x " + std::to_string(w.cols) +
-                                " is not a non-empty matrix of whole blocks of 32");
-  if (w.row_bytes < ggml_row_bytes(w.type, w.cols))
-    throw std::invalid_argument(what + ": row_bytes " + std::to_string(w.row_bytes) + " is smaller than a row of " +
-                                std::to_string(w.cols) + " elements");
-  const SourceBlock src = source_block(w.type);
-  auto pw = std::make_unique<PackedWeights>();
-  pw->type = w.type;
-  pw->rows = w.rows;
-  pw->cols = w.cols;
-  pw->panels = (w.rows + kPanelRows - 1) / kPanelRows;
-  pw->blocks = w.cols / 32;
-  pw->block_bytes = src.nibbles ? 256 : 512;
-  const size_t n_blocks = static_cast<size_t>(pw->panels * pw->blocks);
-  const size_t level_bytes = n_blocks * pw->block_bytes;
-  const size_t scale_bytes = round_up(n_blocks * kPanelRows * sizeof(uint16_t), kAlign);
-  pw->storage_bytes = level_bytes + scale_bytes;
-  pw->storage = std::unique_ptr<uint8_t, UnmapPackedStorage>(allocate_storage(pw->storage_bytes),
-                                                             UnmapPackedStorage{pw->storage_bytes});
-  populate_source(w);
-  pw->levels = pw->storage.get();
-  pw->scales = reinterpret_cast<const uint16_t*>(pw->storage.get() + level_bytes);
-  // A fresh anonymous mapping reads as zeros: the padding rows of the last panel stay exact zeros.
-  auto run = [&](int64_t p0, int64_t p1, int) {
-    for (int64_t p = p0; p < p1; ++p) pack_panel(w, src, *pw, p);
+  return std::move(pack_weights_all({&w}, pool).front());
+}
+
+std::vector<std::unique_ptr<PackedWeights>> pack_weights_all(const std::vector<const WeightMatrix*>& ws,
+                                                             ThreadPool* pool, const SourceReader* read) {
+  std::vector<std::unique_ptr<PackedWeights>> out;
+  if (ws.empty()) return out;
+  // Each matrix's arrays start on a page of their own in the one mapping.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<size_t> at(ws.size());
+  size_t total = 0;
+  for (size_t m = 0; m < ws.size(); ++m) {
+    check_packable(*ws[m]);
+    out.push_back(std::make_unique<PackedWeights>(packed_shape(*ws[m])));
+    at[m] = total;
+    total += round_up(out[m]->storage_bytes, page);
+  }
+  uint8_t* base = allocate_storage(total);
+  const std::shared_ptr<const uint8_t> storage(base, [total](const uint8_t* p) {
+    ::munmap(const_cast<uint8_t*>(p), total);
+  });
+  // A fresh anonymous mapping reads as zeros: the padding rows of every last panel stay exact zeros.
+  std::vector<PanelRun> runs;
+  size_t max_run_bytes = 0;
+  for (size_t m = 0; m < ws.size(); ++m) {
+    PackedWeights& pw = *out[m];
+    const size_t level_bytes = static_cast<size_t>(pw.panels * pw.blocks) * pw.block_bytes;
+    pw.storage = storage;
+    pw.levels = base + at[m];
+    pw.scales = is_packed_kquant(pw.type) ? nullptr : reinterpret_cast<const uint16_t*>(base + at[m] + level_bytes);
+    const size_t panel_bytes = ws[m]->row_bytes * kPanelRows;
+    const int64_t per_run = std::max<int64_t>(1, static_cast<int64_t>(kUnitSourceBytes / panel_bytes));
+    for (int64_t p = 0; p < pw.panels; p += per_run) runs.push_back({m, p, std::min(pw.panels, p + per_run)});
+    max_run_bytes = std::max(max_run_bytes, static_cast<size_t>(per_run) * panel_bytes);
+    if (read == nullptr) populate_source(*ws[m]);
+  }
+  // Per-thread buffers for runs read through `read`.
+  const int n_threads = pool != nullptr ? pool->size() : 1;
+  std::vector<std::unique_ptr<uint8_t[]>> buffers(read != nullptr ? n_threads : 0);
+  for (auto& b : buffers) b.reset(new uint8_t[max_run_bytes]);
+  auto pack_runs = [&](int64_t r0, int64_t r1, int thread) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const PanelRun& run = runs[static_cast<size_t>(r)];
+      const WeightMatrix& w = *ws[run.m];
+      const SourceBlock src = source_block(w.type);
+      const int64_t row0 = run.first * kPanelRows, row1 = std::min(w.rows, run.last * kPanelRows);
+      const uint8_t* rows = w.data + static_cast<size_t>(row0) * w.row_bytes;
+      if (read != nullptr) {
+        uint8_t* buf = buffers[static_cast<size_t>(thread)].get();
+        (*read)(rows, static_cast<size_t>(row1 - row0) * w.row_bytes, buf);
+        rows = buf;
+      }
+      for (int64_t p = run.first; p < run.last; ++p) {
+        const int64_t n_rows = std::min(kPanelRows, w.rows - p * kPanelRows);
+        const uint8_t* first = rows + static_cast<size_t>((p - run.first) * kPanelRows) * w.row_bytes;
+        if (is_packed_kquant(w.type)) pack_kquant_panel(first, w.row_bytes, n_rows, *out[run.m], p);
+        else pack_panel(first, w.row_bytes, n_rows, src, *out[run.m], p);
+      }
+    }
   };
-  if (pool != nullptr) pool->parallel_for(pw->panels, 4, run);
-  else run(0, pw->panels, 0);
-  return pw;
+  if (pool != nullptr) pool->parallel_for(static_cast<int64_t>(runs.size()), 1, pack_runs);
+  else pack_runs(0, static_cast<int64_t>(runs.size()), 0);
+  return out;
 }
 
 }  // namespace ridge::kernels

@@ -17,9 +17,15 @@
 //  scales + (panel * blocks + b) * 16 holds the 16 rows' f16 block scales.
 // The packed copy takes exactly as many bytes as the original rows (plus the
 // padding of the last panel).
+//  - Q4_K, Q6_K: one record per (panel, super-block of 256) at levels +
+//    (panel * blocks + s) * block_bytes holding levels, pre-decoded sub-block
+//    scales and the super-block scales together (layouts in repack_kquant.h);
+//    `blocks` counts super-blocks and `scales` is null.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "gguf/types.h"
 #include "kernels/cpu_features.h"
@@ -31,31 +37,33 @@ class ThreadPool;
 
 inline constexpr int64_t kPanelRows = 16;
 
-// Deleter of PackedWeights::storage.
-struct UnmapPackedStorage {
-  size_t bytes;
-  void operator()(uint8_t* p) const;
-};
-
 struct PackedWeights {
   GgmlType type = GgmlType::F32;
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t panels = 0;          // ceil(rows / 16)
-  int64_t blocks = 0;          // blocks of 32 per row
-  size_t block_bytes = 0;      // level bytes per (panel, block): 256 for Q4_0, 512 for Q8_0
+  int64_t blocks = 0;          // blocks of 32 per row (K types: super-blocks of 256)
+  size_t block_bytes = 0;      // level bytes per (panel, block): 256 for Q4_0, 512 for Q8_0 (K types: the record)
   const uint8_t* levels = nullptr;
   const uint16_t* scales = nullptr;
 
+  // Bytes of this matrix's two arrays.
   size_t bytes() const { return storage_bytes; }
 
-  // Owns both arrays (one page-aligned anonymous mapping); callers only read
+  // Keeps the arrays alive: one page-aligned anonymous mapping, shared by all
+  // the matrices packed in one call (see pack_weights_all); callers only read
   // through the pointers above.
-  std::unique_ptr<uint8_t, UnmapPackedStorage> storage;
+  std::shared_ptr<const uint8_t> storage;
   size_t storage_bytes = 0;
 };
 
-// Whether `type` has a packed layout at all (Q4_0, Q8_0).
+// Copies the `n` source bytes that `at` (a pointer into a matrix's rows)
+// stands for into `dst`, without having to read `at` itself: e.g. pread()
+// from the file a read-only mapping shows. Called from several threads at
+// once; may throw.
+using SourceReader = std::function<void(const uint8_t* at, size_t n, uint8_t* dst)>;
+
+// Whether `type` has a packed layout at all (Q4_0, Q8_0, Q4_K, Q6_K).
 bool can_pack(GgmlType type);
 
 // Whether matmul on `path` uses the packed copy of weights of `type` when a
@@ -66,5 +74,16 @@ bool packed_matmul_supported(GgmlType type, KernelPath path);
 // panels are spread over its threads. Throws std::invalid_argument for a type
 // without a packed layout or a width that is not whole blocks.
 std::unique_ptr<PackedWeights> pack_weights(const WeightMatrix& w, ThreadPool* pool = nullptr);
+
+// Packs every matrix of `ws` (all checked first, as above) into one shared
+// allocation, in one fan-out over `pool` (its work items are runs of panels
+// of any matrix): a model's load pays one mapping and one hand-off instead of
+// one per matrix. Returns one PackedWeights per matrix, in order, each byte-
+// identical to what pack_weights(*ws[i]) builds. With `read`, source rows come
+// through it, a few hundred KiB at a time into a per-thread buffer, and `ws`'
+// rows are never read directly; without it they are read in place.
+std::vector<std::unique_ptr<PackedWeights>> pack_weights_all(const std::vector<const WeightMatrix*>& ws,
+                                                             ThreadPool* pool = nullptr,
+                                                             const SourceReader* read = nullptr);
 
 }  // namespace ridge::kernels

@@ -10,25 +10,48 @@ namespace ridge::kv {
 KvCache::KvCache(const KvCacheConfig& cfg) : cfg_(cfg) {
   if (cfg.n_layers <= 0 || cfg.n_kv_heads <= 0 || cfg.head_dim <= 0 || cfg.block_size <= 0 || cfg.n_blocks <= 0)
     throw std::invalid_argument("KV cache: layers, kv heads, head dim, block size and block count must be positive");
-  row_floats_ = static_cast<int64_t>(cfg.n_kv_heads) * cfg.head_dim;
-  block_floats_ = row_floats_ * cfg.block_size;
-  const size_t total = static_cast<size_t>(cfg.n_layers) * cfg.n_blocks * block_floats_;
-  k_.assign(total, 0.f);
-  v_.assign(total, 0.f);
+  shape_ = {cfg.block_size, cfg.n_kv_heads, cfg.head_dim, cfg.kv_type};
+  kernels::validate_kv_block_shape(shape_);
+  block_bytes_ = static_cast<size_t>(kernels::kv_block_elements(shape_)) * kernels::kv_element_bytes(shape_);
+  const size_t total = static_cast<size_t>(cfg.n_layers) * cfg.n_blocks * block_bytes_;
+  k_.assign(total, std::byte{0});
+  v_.assign(total, std::byte{0});
   meta_.resize(cfg.n_blocks);
   free_.reserve(cfg.n_blocks);
   for (int64_t b = cfg.n_blocks - 1; b >= 0; --b) free_.push_back(b);
 }
 
-float* KvCache::block_base(bool is_v, int layer, int64_t block) {
+std::byte* KvCache::block_base(bool is_v, int layer, int64_t block) {
   auto& store = is_v ? v_ : k_;
-  return store.data() + (static_cast<size_t>(layer) * cfg_.n_blocks + block) * block_floats_;
+  return store.data() + (static_cast<size_t>(layer) * cfg_.n_blocks + block) * block_bytes_;
+}
+
+const std::byte* KvCache::block_base(bool is_v, int layer, int64_t block) const {
+  const auto& store = is_v ? v_ : k_;
+  return store.data() + (static_cast<size_t>(layer) * cfg_.n_blocks + block) * block_bytes_;
 }
 
 KvCache::Table& KvCache::table(int32_t seq) {
   auto it = tables_.find(seq);
   if (it == tables_.end()) throw std::out_of_range("KV cache: unknown sequence " + std::to_string(seq));
   return it->second;
+}
+
+const KvCache::Table& KvCache::table(int32_t seq) const {
+  auto it = tables_.find(seq);
+  if (it == tables_.end()) throw std::out_of_range("KV cache: unknown sequence " + std::to_string(seq));
+  return it->second;
+}
+
+int64_t KvCache::block_of(int layer, int32_t seq, int64_t pos, int* slot) const {
+  const auto& t = table(seq);
+  if (layer < 0 || layer >= cfg_.n_layers)
+    throw std::out_of_range("KV cache: layer " + std::to_string(layer) + " of " + std::to_string(cfg_.n_layers));
+  if (pos < 0 || pos >= static_cast<int64_t>(t.blocks.size()) * cfg_.block_size)
+    throw std::out_of_range("KV cache: position " + std::to_string(pos) + " of sequence " + std::to_string(seq) +
+                            " is not reserved");
+  *slot = static_cast<int>(pos % cfg_.block_size);
+  return t.blocks[static_cast<size_t>(pos / cfg_.block_size)];
 }
 
 KvCache::Table& KvCache::new_or_existing_table(int32_t seq) {
@@ -114,24 +137,23 @@ void KvCache::release(int32_t seq) {
   tables_.erase(it);
 }
 
-float* KvCache::k_row(int layer, int32_t seq, int64_t pos) {
-  auto& t = table(seq);
-  return block_base(false, layer, t.blocks.at(pos / cfg_.block_size)) + (pos % cfg_.block_size) * row_floats_;
+void KvCache::write(int layer, int32_t seq, int64_t pos, const float* k, const float* v) {
+  int slot = 0;
+  const int64_t b = block_of(layer, seq, pos, &slot);
+  kernels::store_kv_slot(shape_, k, v, slot, block_base(false, layer, b), block_base(true, layer, b));
 }
 
-float* KvCache::v_row(int layer, int32_t seq, int64_t pos) {
-  auto& t = table(seq);
-  return block_base(true, layer, t.blocks.at(pos / cfg_.block_size)) + (pos % cfg_.block_size) * row_floats_;
+void KvCache::read(int layer, int32_t seq, int64_t pos, float* k, float* v) const {
+  int slot = 0;
+  const int64_t b = block_of(layer, seq, pos, &slot);
+  kernels::load_kv_slot(shape_, block_base(false, layer, b), block_base(true, layer, b), slot, k, v);
 }
 
-kernels::PagedRows KvCache::k_view(int layer, int32_t seq) {
-  auto& t = table(seq);
-  return {t.k_ptrs[layer].data(), cfg_.block_size, row_floats_};
-}
-
-kernels::PagedRows KvCache::v_view(int layer, int32_t seq) {
-  auto& t = table(seq);
-  return {t.v_ptrs[layer].data(), cfg_.block_size, row_floats_};
+kernels::PagedKv KvCache::view(int layer, int32_t seq) const {
+  const auto& t = table(seq);
+  if (layer < 0 || layer >= cfg_.n_layers)
+    throw std::out_of_range("KV cache: layer " + std::to_string(layer) + " of " + std::to_string(cfg_.n_layers));
+  return {t.k_ptrs[layer].data(), t.v_ptrs[layer].data(), shape_};
 }
 
 std::vector<int64_t> KvCache::find_chain(std::span<const int32_t> tokens, int64_t max_blocks) const {

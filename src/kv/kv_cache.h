@@ -2,7 +2,10 @@
 // Paged KV cache: K and V rows live in fixed-size blocks taken from a shared
 // pool through a free list; each sequence owns a block table mapping its
 // positions to blocks, so sequences of any length share one allocation and a
-// finished sequence returns its blocks at once.
+// finished sequence returns its blocks at once. Values are stored as F16 by
+// default (half the memory and bandwidth of F32, as llama.cpp keeps them), or
+// F32, in the block layout of kernels/attention.h, which the attention kernel
+// reads directly.
 //
 // Blocks are reference-counted so several sequences can share the blocks of a
 // common prompt prefix. The prefix cache remembers full, computed blocks by a
@@ -12,6 +15,7 @@
 // evicted least recently released first. Shared blocks are always full and
 // never written again (positions are only appended), so no copy-on-write is
 // needed.
+#include <cstddef>
 #include <cstdint>
 #include <list>
 #include <span>
@@ -19,7 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "kernels/ops.h"
+#include "kernels/attention.h"
 
 namespace ridge::kv {
 
@@ -29,6 +33,9 @@ struct KvCacheConfig {
   int head_dim = 0;
   int block_size = 16;   // positions per block
   int64_t n_blocks = 0;  // blocks in the pool (capacity = n_blocks * block_size positions)
+  // F16 (rounds every K/V value to 11 significant bits) or F32 (exact: for
+  // comparisons against float references).
+  GgmlType kv_type = GgmlType::F16;
 };
 
 class KvCacheFull : public std::runtime_error {
@@ -65,14 +72,16 @@ class KvCache {
   // How many sequences hold `block`.
   int32_t block_refs(int64_t block) const { return meta_.at(block).refs; }
 
-  // The K / V row (n_kv_heads * head_dim floats) of `seq` at `pos` in `layer`; pos must be reserved.
-  float* k_row(int layer, int32_t seq, int64_t pos);
-  float* v_row(int layer, int32_t seq, int64_t pos);
+  // Stores the K and V rows (n_kv_heads * head_dim floats each) of `seq` at
+  // `pos` in `layer`, in the cache's type; pos must be reserved (std::out_of_range
+  // otherwise, as for an unknown sequence or layer).
+  void write(int layer, int32_t seq, int64_t pos, const float* k, const float* v);
+  // Reads them back as floats.
+  void read(int layer, int32_t seq, int64_t pos, float* k, float* v) const;
 
-  // Views of one layer of one sequence for the attention kernel. The pointer
-  // tables stay valid until the sequence's next reserve() or release().
-  kernels::PagedRows k_view(int layer, int32_t seq);
-  kernels::PagedRows v_view(int layer, int32_t seq);
+  // One layer of one sequence for the attention kernel. The pointer tables
+  // stay valid until the sequence's next reserve() or release().
+  kernels::PagedKv view(int layer, int32_t seq) const;
 
   // ---- Prefix cache.
   // How many leading full blocks of `tokens` (at most `max_blocks`) the prefix
@@ -94,7 +103,7 @@ class KvCache {
   struct Table {
     std::vector<int64_t> blocks;
     // Per layer, base pointers of the blocks, for the kernels.
-    std::vector<std::vector<const float*>> k_ptrs, v_ptrs;
+    std::vector<std::vector<const void*>> k_ptrs, v_ptrs;
   };
   struct BlockMeta {
     int32_t refs = 0;
@@ -104,8 +113,12 @@ class KvCache {
     std::vector<int32_t> tokens;           // kept to rule out hash collisions
     std::list<int64_t>::iterator lru;      // valid while cached and refs == 0
   };
-  float* block_base(bool is_v, int layer, int64_t block);
+  std::byte* block_base(bool is_v, int layer, int64_t block);
+  const std::byte* block_base(bool is_v, int layer, int64_t block) const;
   Table& table(int32_t seq);
+  const Table& table(int32_t seq) const;
+  // The block holding `pos` of `seq`, and the position's slot in it.
+  int64_t block_of(int layer, int32_t seq, int64_t pos, int* slot) const;
   Table& new_or_existing_table(int32_t seq);
   void append_block(Table& t, int64_t block);
   int64_t take_block();
@@ -114,10 +127,10 @@ class KvCache {
   std::vector<int64_t> find_chain(std::span<const int32_t> tokens, int64_t max_blocks) const;
 
   KvCacheConfig cfg_;
-  int64_t row_floats_;
-  int64_t block_floats_;
-  std::vector<float> k_;  // [layer][block][row][n_kv_heads*head_dim]
-  std::vector<float> v_;
+  kernels::KvBlockShape shape_;
+  size_t block_bytes_;
+  std::vector<std::byte> k_;  // [layer][block][block_bytes_]
+  std::vector<std::byte> v_;
   std::vector<int64_t> free_;
   std::unordered_map<int32_t, Table> tables_;
   std::vector<BlockMeta> meta_;

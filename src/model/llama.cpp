@@ -1,12 +1,17 @@
 #include "model/llama.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "kernels/attention.h"
 #include "tensor/quant.h"
 
 namespace ridge::model {
@@ -39,6 +44,63 @@ void release_pages(const kernels::WeightMatrix& w) {
   // Only whole pages inside the matrix: neighbours may still be needed. Failure only costs memory.
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
+
+// The bytes of a mapped GGUF file, read with pread() from a descriptor of
+// its own instead of through the mapping. Packing reads every byte of the
+// quantized matrices once; through the mapping each first touch of a page
+// costs a fault (in a virtual machine several microseconds per 4 KiB page,
+// more than the packing itself), while pread copies from the page cache
+// without mapping anything, so the originals never become resident either.
+class FileBytes {
+ public:
+  // Opens f's path again. Null when that fails or the file there is not the
+  // one mapped (another size or other header bytes: replaced since); the
+  // caller then reads through the mapping.
+  static std::unique_ptr<FileBytes> reopen(const gguf::File& f) {
+    if (f.tensors().empty()) return nullptr;
+    const auto& t = f.tensors().front();
+    const uint8_t* image = t.data - (f.data_offset() + t.offset);
+    const int fd = ::open(f.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    std::unique_ptr<FileBytes> fb(new FileBytes(fd, image, f.path()));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != f.file_size())
+      return nullptr;
+    // The header and tensor table were parsed from the mapping, so these pages are resident already.
+    std::vector<uint8_t> header(f.data_offset());
+    try {
+      fb->read(image, header.size(), header.data());
+    } catch (const Error&) {
+      return nullptr;
+    }
+    if (std::memcmp(header.data(), image, header.size()) != 0) return nullptr;
+    return fb;
+  }
+  ~FileBytes() { ::close(fd_); }
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+
+  // Copies the n bytes the mapping shows at `at` into dst.
+  void read(const uint8_t* at, size_t n, uint8_t* dst) const {
+    auto offset = static_cast<off_t>(at - image_);
+    while (n > 0) {
+      const ssize_t got = ::pread(fd_, dst, n, offset);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0)
+        throw Error(path_ + ": cannot read " + std::to_string(n) + " bytes at byte offset " + std::to_string(offset) +
+                    ": " + (got < 0 ? std::strerror(errno) : "the file ends early (truncated since it was opened?)"));
+      dst += got;
+      offset += got;
+      n -= static_cast<size_t>(got);
+    }
+  }
+
+ private:
+  FileBytes(int fd, const uint8_t* image, std::string path) : fd_(fd), image_(image), path_(std::move(path)) {}
+  int fd_;
+  const uint8_t* image_;  // byte 0 of the file in the mapping
+  std::string path_;
+};
 
 // Activation buffers of one forward pass, kept per calling thread and reused:
 // reallocating them every step would zero fresh pages (a prefill's FFN
@@ -161,10 +223,17 @@ void LlamaModel::pack_weights(bool file_mapped) {
     for (auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) want(*w);
   if (todo.empty()) return;
   kernels::ThreadPool pool(kernels::default_thread_count());
-  for (kernels::WeightMatrix* w : todo) {
-    packed_.push_back(kernels::pack_weights(*w, &pool));
-    w->packed = packed_.back().get();
-    if (file_mapped) release_pages(*w);
+  const std::unique_ptr<FileBytes> source = file_mapped ? FileBytes::reopen(file_) : nullptr;
+  const kernels::SourceReader read = [&](const uint8_t* at, size_t n, uint8_t* dst) { source->read(at, n, dst); };
+  // All matrices in one fan-out and one allocation (see kernels::pack_weights_all).
+  packed_ = kernels::pack_weights_all(std::vector<const kernels::WeightMatrix*>(todo.begin(), todo.end()), &pool,
+                                      source ? &read : nullptr);
+  for (size_t i = 0; i < todo.size(); ++i) {
+    todo[i]->packed = packed_[i].get();
+    // Read through the mapping, the originals' pages are resident now. Even
+    // when they were not read, faults on neighbouring tensors (the norms bind()
+    // read) map whole large folios of the page cache reaching into them.
+    if (file_mapped) release_pages(*todo[i]);
   }
 }
 
@@ -229,12 +298,28 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
         *up = buffer(n * F);
   for (int64_t t = 0; t < n; ++t) kernels::get_row(tok_embd_, batch.tokens[t], &x[t * E]);
 
-  int64_t max_pos = 0;
-  for (int64_t t = 0; t < n; ++t) max_pos = std::max(max_pos, batch.pos[t] + 1);
-  std::vector<float*> scores(pool.size());
-  for (auto& s : scores) s = buffer(max_pos);
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-  const int64_t group = H / Hkv;
+  // Attention runs: consecutive tokens of one sequence at consecutive
+  // positions (a prefill chunk, a decode token) share their K/V reads.
+  kernels::AttentionShape att_shape;
+  att_shape.n_head = static_cast<int>(H);
+  att_shape.n_kv_heads = static_cast<int>(Hkv);
+  att_shape.head_dim = static_cast<int>(hd);
+  att_shape.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  std::vector<kernels::AttentionRun> att_runs;
+  std::vector<int32_t> att_run_seq;
+  for (int64_t t = 0; t < n; ++t) {
+    if (t > 0 && batch.seq[t] == batch.seq[t - 1] && batch.pos[t] == batch.pos[t - 1] + 1) {
+      ++att_runs.back().n_tokens;
+      continue;
+    }
+    kernels::AttentionRun run;
+    run.q = &q[t * q_dim];
+    run.out = &att[t * q_dim];
+    run.n_tokens = 1;
+    run.first_pos = batch.pos[t];
+    att_runs.push_back(run);
+    att_run_seq.push_back(batch.seq[t]);
+  }
 
   for (int64_t l = 0; l < hp_.n_layer; ++l) {
     const Layer& L = layers_[l];
@@ -249,23 +334,11 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
                            batch.pos[t], inv_freq_.data());
       kernels::rope_normal(&k[t * kv_dim], static_cast<int>(Hkv), static_cast<int>(hd),
                            static_cast<int>(hp_.rope_dims), batch.pos[t], inv_freq_.data());
-      std::copy_n(&k[t * kv_dim], kv_dim, cache.k_row(static_cast<int>(l), batch.seq[t], batch.pos[t]));
-      std::copy_n(&v[t * kv_dim], kv_dim, cache.v_row(static_cast<int>(l), batch.seq[t], batch.pos[t]));
+      cache.write(static_cast<int>(l), batch.seq[t], batch.pos[t], &k[t * kv_dim], &v[t * kv_dim]);
     }
-    // Views are fetched once per token on the calling thread; the cache is not touched concurrently.
-    std::vector<kernels::PagedRows> kview(n), vview(n);
-    for (int64_t t = 0; t < n; ++t) {
-      kview[t] = cache.k_view(static_cast<int>(l), batch.seq[t]);
-      vview[t] = cache.v_view(static_cast<int>(l), batch.seq[t]);
-    }
-    pool.parallel_for(n * H, 1, [&](int64_t i0, int64_t i1, int tid) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const int64_t t = i / H, h = i % H;
-        kernels::attention_head(&q[t * q_dim + h * hd], kview[t], vview[t], static_cast<int>(h / group),
-                                static_cast<int>(hd), batch.pos[t] + 1, scale, scores[tid],
-                                &att[t * q_dim + h * hd]);
-      }
-    });
+    // Views are fetched on the calling thread; the cache is not touched concurrently.
+    for (size_t r = 0; r < att_runs.size(); ++r) att_runs[r].kv = cache.view(static_cast<int>(l), att_run_seq[r]);
+    kernels::attention(att_runs, att_shape, pool);
     kernels::matmul(L.wo, att, n, tmp, pool);
     for (int64_t i = 0; i < n * E; ++i) x[i] += tmp[i];
 

@@ -3,9 +3,9 @@
 // embeddings): binds weights from a GGUF file, validates every shape against
 // the hyper-parameters, and runs one forward pass over a batch of tokens from
 // many sequences, keeping K/V in the paged cache. Quantized matrices the active
-// kernel path has a packed GEMM for are repacked at load (kernels/repack.h);
-// the mapped pages of their originals are then released, so resident memory
-// stays about the file size.
+// kernel path has a packed GEMM for are repacked at load (kernels/repack.h)
+// from copies read out of the file, and the mapped pages of their originals
+// are dropped, so resident memory stays about the file size.
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,8 +52,10 @@ class LlamaModel {
   };
   explicit LlamaModel(gguf::File file);
   void bind();
-  // Repacks every matrix the active kernel path computes faster packed; with
-  // `file_mapped` (the File maps a file), releases the originals' pages.
+  // Repacks every matrix the active kernel path computes faster packed. With
+  // `file_mapped` (the File maps a file), the originals are read with pread()
+  // from the file (or, failing that, through the mapping) and their mapped
+  // pages are released afterwards, so they do not stay resident.
   void pack_weights(bool file_mapped);
   // The shared body of forward() and forward_hidden().
   void run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool, std::vector<float>& out,

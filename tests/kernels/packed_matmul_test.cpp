@@ -113,6 +113,8 @@ void check_packed(KernelPath path, GgmlType type, const Shape& s, uint32_t seed,
   }
 }
 
+// The packed types with blocks of 32 (the K types' packed kernels are tested in
+// packed_kquant_test.cpp).
 const std::vector<GgmlType> kPackedTypes = {GgmlType::Q4_0, GgmlType::Q8_0};
 
 }  // namespace
@@ -219,7 +221,7 @@ TEST(PackWeights, RejectsTypesWithoutLayoutAndMismatchedCopies) {
   std::vector<float> f32(64 * 20);
   const kernels::WeightMatrix F{GgmlType::F32, reinterpret_cast<const uint8_t*>(f32.data()), 64, 20, 256};
   EXPECT_FALSE(kernels::can_pack(GgmlType::F32));
-  EXPECT_FALSE(kernels::can_pack(GgmlType::Q4_K));
+  EXPECT_FALSE(kernels::can_pack(GgmlType::Q5_K));
   EXPECT_THROW(kernels::pack_weights(F), std::invalid_argument);
   kernels::WeightMatrix short_rows{GgmlType::Q4_0, q4.data(), 64, 20, 20};
   EXPECT_THROW(kernels::pack_weights(short_rows), std::invalid_argument);
@@ -256,7 +258,7 @@ TEST(MatmulMulti, EqualsSeparateCallsBitwiseOnEveryPath) {
   };
   const std::vector<M> specs = {{GgmlType::Q4_0, 77, true},  {GgmlType::Q8_0, 33, true}, {GgmlType::Q4_K, 40, false},
                                 {GgmlType::Q4_0, 0, false},  {GgmlType::F16, 19, false}, {GgmlType::Q6_K, 16, false},
-                                {GgmlType::Q4_0, 130, false}};
+                                {GgmlType::Q4_0, 130, false}, {GgmlType::Q4_K, 37, true}, {GgmlType::Q6_K, 21, true}};
   std::vector<std::vector<uint8_t>> bytes;
   std::vector<kernels::WeightMatrix> ws;
   std::vector<std::unique_ptr<kernels::PackedWeights>> packs;

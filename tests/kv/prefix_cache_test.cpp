@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <vector>
 
 #include "kv/block_hash.h"
 #include "kv/kv_cache.h"
@@ -40,7 +41,10 @@ TEST(PrefixCache, RegisteredBlocksAreFoundAndShared) {
   KvCache c(cfg(16));
   const auto toks = iota_tokens(14, 10);  // 3 full blocks + 2
   c.reserve(1, 14);
-  for (int p = 0; p < 14; ++p) c.k_row(1, 1, p)[0] = float(p);
+  for (int p = 0; p < 14; ++p) {
+    std::vector<float> row(static_cast<size_t>(c.config().n_kv_heads * c.config().head_dim), float(p));
+    c.write(1, 1, p, row.data(), row.data());
+  }
   c.register_prefix(1, toks);
   EXPECT_EQ(c.n_cached_blocks(), 3);
   EXPECT_EQ(c.match_prefix(toks, 100), 3);
@@ -53,7 +57,12 @@ TEST(PrefixCache, RegisteredBlocksAreFoundAndShared) {
   EXPECT_EQ(c.capacity(2), 8);
   EXPECT_EQ(c.block_table(2)[0], c.block_table(1)[0]);
   EXPECT_EQ(c.block_refs(c.block_table(1)[0]), 2);
-  EXPECT_EQ(c.k_view(1, 2).row(6)[0], 6.f);  // sees seq 1's rows
+  {
+    std::vector<float> k(static_cast<size_t>(c.config().n_kv_heads * c.config().head_dim)), v(k.size());
+    c.read(1, 2, 6, k.data(), v.data());
+    EXPECT_EQ(k[0], 6.f);  // sees seq 1's rows
+    EXPECT_EQ(v[1], 6.f);
+  }
   c.reserve(2, 10);  // grows with a private block
   EXPECT_NE(c.block_table(2)[2], c.block_table(1)[2]);
   EXPECT_EQ(c.n_used_blocks(), 5);

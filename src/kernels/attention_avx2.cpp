@@ -1,0 +1,96 @@
+// The attention kernels compiled for AVX2 + FMA + F16C (flags from
+// CMakeLists.txt by file name): 8 keys per chunk, one ymm of scores per query
+// row. Exported through the plain functions of attention_isa.h; the algorithm
+// is attention_isa_body.h.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/attention_isa.h"
+
+namespace ridge::kernels::isa {
+namespace {
+
+constexpr int kLanes = 8;
+using Vec = __m256;
+
+Vec vzero() { return _mm256_setzero_ps(); }
+Vec vset1(float x) { return _mm256_set1_ps(x); }
+Vec vload(const float* p) { return _mm256_loadu_ps(p); }
+void vstore(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+Vec vadd(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+Vec vmul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+Vec vfmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+float first_lane(Vec v) { return _mm256_cvtss_f32(v); }
+
+float hmax(Vec v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+float hsum(Vec v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// exp(x) for x <= 0, the same method as the AVX-512 file (see there): Taylor
+// terms to r^7 around an integer power of two; 0 below about -87; NaN stays NaN.
+Vec exp_nonpositive(Vec x) {
+  x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  // NaN in x is kept (second operand)
+  const Vec t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+  const Vec n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  Vec r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+  Vec p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const Vec normal = _mm256_cmp_ps(n, _mm256_set1_ps(-126.0f), _CMP_NLT_UQ);
+  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(pow2)), normal);
+}
+
+Vec load_halves(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+Vec load_halves_partial(const uint16_t* p, int n) {
+  alignas(16) uint16_t tmp[kLanes] = {};
+  for (int i = 0; i < n; ++i) tmp[i] = p[i];
+  return load_halves(tmp);
+}
+Vec load_floats_partial(const float* p, int n) {
+  alignas(32) float tmp[kLanes] = {};
+  for (int i = 0; i < n; ++i) tmp[i] = p[i];
+  return vload(tmp);
+}
+Vec mask_keys(Vec s, int n) {
+  const Vec lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+  const Vec keep = _mm256_cmp_ps(lane, _mm256_set1_ps(static_cast<float>(n)), _CMP_LT_OQ);
+  return _mm256_blendv_ps(_mm256_set1_ps(-__builtin_inff()), s, keep);
+}
+
+void store_halves(uint16_t* y, Vec v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+void store_halves_partial(uint16_t* y, const float* x, int n) {
+  alignas(32) float in[kLanes] = {};
+  alignas(16) uint16_t out[kLanes];
+  for (int i = 0; i < n; ++i) in[i] = x[i];
+  store_halves(out, vload(in));
+  for (int i = 0; i < n; ++i) y[i] = out[i];
+}
+
+#include "kernels/attention_isa_body.h"
+
+}  // namespace
+
+void attention_tile_avx2(const AttentionTile& tile) { attention_tile(tile); }
+void fp32_to_fp16_avx2(const float* x, uint16_t* y, int64_t n) { fp32_to_fp16_row(x, y, n); }
+
+}  // namespace ridge::kernels::isa

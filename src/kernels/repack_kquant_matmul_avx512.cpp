@@ -1,0 +1,293 @@
+// The GEMM over packed Q4_K / Q6_K weights (layouts in repack_kquant.h) for
+// AVX-512 VNNI (flags from CMakeLists.txt by file name). A tile is one panel
+// of 16 rows by up to kMaxTokens tokens. Per sub-block, the panel's level
+// vectors (Q4_K: nibbles 0..15; Q6_K: nibbles joined with their top two bits,
+// 0..63) are loaded once and meet every token of the tile in vpdpbusd against
+// broadcast 4-byte activation groups; each token's int32 sub-block sum is
+// multiplied by the 16 rows' sub-block scales (vpmulld) into one int32 sum per
+// super-block, so all the integer work is exact. Q4_K's mins meet the
+// activation sums per 32 in 4 vpdpwssd (two sub-blocks each); Q6_K's offset
+// of 32 enters each sub-block sum as its starting value -32 * (sum of the 16
+// activation levels). Only then comes float: per super-block and token,
+//   acc += float(S) * (d * dx)  [- float(M) * (dmin * dx) for Q4_K].
+//
+// Every token goes through the same instructions in the same order whatever
+// the tile width (the number of independent integer chains for 1-2 token tiles
+// only reorders exact integer additions), so a (row, token) result does not
+// depend on which other tokens share the call or on the thread count.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/repack_kquant_kernels.h"
+
+#if !(defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__AVX512VNNI__))
+#error "repack_kquant_matmul_avx512.cpp needs -mavx512f -mavx512vl -mavx512bw -mavx512vnni (see CMakeLists.txt)"
+#endif
+
+namespace ridge::kernels::isa {
+namespace {
+
+constexpr int kPanel = 16;
+constexpr int kMaxTokens = 8;
+// Tokens are processed in chunks so a chunk's activations stay in L2 while
+// each panel (read once per chunk from memory) meets all of them.
+constexpr int64_t kTokenChunk = 64;
+
+template <PackedKQuantFormat F>
+struct Format;
+
+template <>
+struct Format<PackedKQuantFormat::Q4_K> {
+  static constexpr int64_t kBlockBytes = 2368;
+  static constexpr int kExtra = 4;  // per token: 4 pairs of activation sums per 32, as int16 pairs
+};
+
+template <>
+struct Format<PackedKQuantFormat::Q6_K> {
+  static constexpr int64_t kBlockBytes = 3392;
+  static constexpr int kExtra = 16;  // per token: -32 * sum of each 16 levels
+};
+
+// Bytes per super-block of a tile's packed activations for T tokens: 64
+// groups x T tokens of 4 level bytes, then T scales (float), then kExtra x T
+// int32 values.
+template <PackedKQuantFormat F>
+constexpr int64_t tile_stride(int T) {
+  return (260 + 4 * Format<F>::kExtra) * static_cast<int64_t>(T);
+}
+
+// Copies tokens [token, token + T) of the task's activations into `out`: for
+// super-block s, at out + s * tile_stride(T): group g (columns 4g..4g+3) of
+// token t at (g * T + t) * 4, token t's scale at 256 * T + 4 * t, its extra
+// value k at 260 * T + (k * T + t) * 4.
+template <PackedKQuantFormat F>
+void pack_tile(const PackedKQuantMatmulTask& task, int64_t token, int T, uint8_t* out) {
+  const int64_t nsb = task.super_blocks, cols = nsb * 256, stride = tile_stride<F>(T);
+  for (int t = 0; t < T; ++t) {
+    const int64_t tok = token + t;
+    const int8_t* xq = task.xq + tok * cols;
+    uint8_t* o = out;
+    for (int64_t s = 0; s < nsb; ++s, o += stride) {
+      for (int g = 0; g < 64; ++g) std::memcpy(o + (g * T + t) * 4, xq + s * 256 + 4 * g, 4);
+      std::memcpy(o + 256 * T + 4 * t, task.xd + tok * nsb + s, 4);
+      if constexpr (F == PackedKQuantFormat::Q4_K) {
+        const int16_t* b32 = task.bsum32 + (tok * nsb + s) * 8;
+        for (int k = 0; k < 4; ++k) {
+          const uint32_t pair = static_cast<uint16_t>(b32[2 * k]) | (static_cast<uint32_t>(static_cast<uint16_t>(b32[2 * k + 1])) << 16);
+          std::memcpy(o + 260 * T + (k * T + t) * 4, &pair, 4);
+        }
+      } else {
+        const int16_t* b16 = task.bsum16 + (tok * nsb + s) * 16;
+        for (int j = 0; j < 16; ++j) {
+          const int32_t offset = -32 * static_cast<int32_t>(b16[j]);
+          std::memcpy(o + 260 * T + (j * T + t) * 4, &offset, 4);
+        }
+      }
+    }
+  }
+}
+
+inline __m512i bcast_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm512_set1_epi32(v);
+}
+
+inline __m512 bcast_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm512_set1_ps(v);
+}
+
+// With few tokens, one chain of dependent vpdpbusd per sub-block would bound
+// the loop by their latency: split it over independent sums.
+template <int T>
+constexpr int chains() {
+  return T == 1 ? 4 : (T == 2 ? 2 : 1);
+}
+
+template <int T>
+void store_tile(const PackedKQuantMatmulTask& task, int64_t panel, const __m512 (&acc)[T], float* y,
+                int64_t y_stride) {
+  const int64_t row0 = panel * kPanel;
+  const int64_t left = task.rows - row0;
+  const __mmask16 keep = left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride + row0, keep, acc[t]);
+}
+
+// The loops below must be fully unrolled (constant indices keep the
+// accumulators in registers), which -O3 alone does not do for all of them.
+#define RIDGE_UNROLL _Pragma("GCC unroll 16")
+#define RIDGE_INLINE inline __attribute__((always_inline))
+
+// One Q4_K sub-block of 32 columns (nibble vectors `nib`, the low nibbles for
+// kHigh false): S[t] += scale * sum over the sub-block of u * q, for every
+// token of the tile.
+template <int T, bool kHigh>
+RIDGE_INLINE void q4k_sub_block(const uint8_t* nib, const uint8_t* scales, int g0, const uint8_t* xp, __m512i (&S)[T]) {
+  constexpr int C = chains<T>();
+  const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
+  __m512i dot[C][T];
+  RIDGE_UNROLL for (int c = 0; c < C; ++c)
+    RIDGE_UNROLL for (int t = 0; t < T; ++t) dot[c][t] = _mm512_setzero_si512();
+  RIDGE_UNROLL for (int v = 0; v < 8; ++v) {
+    const __m512i packed = _mm512_load_si512(nib + 64 * v);
+    const __m512i u = _mm512_and_si512(kHigh ? _mm512_srli_epi16(packed, 4) : packed, low_nibbles);
+    RIDGE_UNROLL for (int t = 0; t < T; ++t)
+      dot[v % C][t] = _mm512_dpbusd_epi32(dot[v % C][t], u, bcast_i32(xp + ((g0 + v) * T + t) * 4));
+  }
+  const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scales)));
+  RIDGE_UNROLL for (int t = 0; t < T; ++t) {
+    RIDGE_UNROLL for (int c = 1; c < C; ++c) dot[0][t] = _mm512_add_epi32(dot[0][t], dot[c][t]);
+    S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(dot[0][t], sc));
+  }
+}
+
+template <int T>
+void tile_q4k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride) {
+  constexpr auto F = PackedKQuantFormat::Q4_K;
+  constexpr int64_t kBytes = Format<F>::kBlockBytes, kStride = tile_stride<F>(T);
+  const int64_t nsb = task.super_blocks;
+  const uint8_t* rec = task.data + panel * nsb * kBytes;
+  __m512 acc[T];
+  RIDGE_UNROLL for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+
+  for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
+    const uint8_t* blk = rec + s * kBytes;
+    __m512i S[T];
+    RIDGE_UNROLL for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
+    // Pair p: sub-block 2p in the low nibbles (groups 16p..), 2p + 1 in the high ones (16p + 8..).
+    for (int p = 0; p < 4; ++p) {
+      q4k_sub_block<T, false>(blk + 320 + 512 * p, blk + 64 + 16 * (2 * p), 16 * p, xp, S);
+      q4k_sub_block<T, true>(blk + 320 + 512 * p, blk + 64 + 16 * (2 * p + 1), 16 * p + 8, xp, S);
+    }
+    __m512i mins[4];
+    RIDGE_UNROLL for (int k = 0; k < 4; ++k)
+      mins[k] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 192 + 32 * k)));
+    const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 32)));
+    RIDGE_UNROLL for (int t = 0; t < T; ++t) {
+      __m512i M = _mm512_setzero_si512();
+      RIDGE_UNROLL for (int k = 0; k < 4; ++k)
+        M = _mm512_dpwssd_epi32(M, mins[k], bcast_i32(xp + 260 * T + (k * T + t) * 4));
+      const __m512 dx = bcast_f32(xp + 256 * T + 4 * t);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, dx), acc[t]);
+      acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(dmin, dx), acc[t]);
+    }
+  }
+  store_tile<T>(task, panel, acc, y, y_stride);
+}
+
+// One Q6_K sub-block of 16 columns: nibble vectors 4q..4q+3 of the pair
+// (kHalf: their high nibbles), joined with field f = 2q + kHalf of the pair's
+// top-bit vectors; the sums start at -32 * (sum of the 16 activation levels).
+template <int T, int kHalf, int kQ>
+RIDGE_INLINE void q6k_sub_block(const uint8_t* pair, const uint8_t* scales, int j, int g0, const uint8_t* xp,
+                                __m512i (&S)[T]) {
+  constexpr int C = chains<T>();
+  constexpr int f = 2 * kQ + kHalf;
+  const __m512i low_nibbles = _mm512_set1_epi8(0x0f), top_bits = _mm512_set1_epi8(0x30);
+  __m512i dot[C][T];
+  RIDGE_UNROLL for (int t = 0; t < T; ++t) dot[0][t] = bcast_i32(xp + 260 * T + (j * T + t) * 4);
+  RIDGE_UNROLL for (int c = 1; c < C; ++c)
+    RIDGE_UNROLL for (int t = 0; t < T; ++t) dot[c][t] = _mm512_setzero_si512();
+  RIDGE_UNROLL for (int w = 0; w < 4; ++w) {
+    const int v = 4 * kQ + w;
+    const __m512i packed = _mm512_load_si512(pair + 64 * v);
+    const __m512i nib = _mm512_and_si512(kHalf ? _mm512_srli_epi16(packed, 4) : packed, low_nibbles);
+    const __m512i top = _mm512_load_si512(pair + 512 + 64 * w);
+    // Field f (bits 2f..2f+1) to bits 4..5; the mask drops what crossed bytes.
+    __m512i shifted;
+    if constexpr (f == 0) shifted = _mm512_slli_epi16(top, 4);
+    else if constexpr (f == 1) shifted = _mm512_slli_epi16(top, 2);
+    else if constexpr (f == 2) shifted = top;
+    else shifted = _mm512_srli_epi16(top, 2);
+    const __m512i u = _mm512_ternarylogic_epi32(nib, shifted, top_bits, 0xF8);  // nib | (shifted & 0x30)
+    RIDGE_UNROLL for (int t = 0; t < T; ++t)
+      dot[w % C][t] = _mm512_dpbusd_epi32(dot[w % C][t], u, bcast_i32(xp + ((g0 + v) * T + t) * 4));
+  }
+  const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scales + 16 * j)));
+  RIDGE_UNROLL for (int t = 0; t < T; ++t) {
+    RIDGE_UNROLL for (int c = 1; c < C; ++c) dot[0][t] = _mm512_add_epi32(dot[0][t], dot[c][t]);
+    S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(dot[0][t], sc));
+  }
+}
+
+template <int T>
+void tile_q6k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride) {
+  constexpr auto F = PackedKQuantFormat::Q6_K;
+  constexpr int64_t kBytes = Format<F>::kBlockBytes, kStride = tile_stride<F>(T);
+  const int64_t nsb = task.super_blocks;
+  const uint8_t* rec = task.data + panel * nsb * kBytes;
+  __m512 acc[T];
+  RIDGE_UNROLL for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+
+  for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
+    const uint8_t* blk = rec + s * kBytes;
+    __m512i S[T];
+    RIDGE_UNROLL for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
+    // Pair p covers columns 64p..64p+63: sub-blocks 4p + 2 * half + q.
+    for (int p = 0; p < 4; ++p) {
+      const uint8_t* pair = blk + 320 + 768 * p;
+      q6k_sub_block<T, 0, 0>(pair, blk + 64, 4 * p, 16 * p, xp, S);
+      q6k_sub_block<T, 0, 1>(pair, blk + 64, 4 * p + 1, 16 * p, xp, S);
+      q6k_sub_block<T, 1, 0>(pair, blk + 64, 4 * p + 2, 16 * p + 8, xp, S);
+      q6k_sub_block<T, 1, 1>(pair, blk + 64, 4 * p + 3, 16 * p + 8, xp, S);
+    }
+    const __m512 d = _mm512_load_ps(blk);
+    RIDGE_UNROLL for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, bcast_f32(xp + 256 * T + 4 * t)), acc[t]);
+  }
+  store_tile<T>(task, panel, acc, y, y_stride);
+}
+
+#undef RIDGE_UNROLL
+#undef RIDGE_INLINE
+
+using TileFn = void (*)(const PackedKQuantMatmulTask&, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride);
+
+template <PackedKQuantFormat F, int T>
+TileFn tile_for_tokens(int64_t nt) {
+  if constexpr (T == 1) {
+    return F == PackedKQuantFormat::Q4_K ? &tile_q4k<1> : &tile_q6k<1>;
+  } else {
+    if (nt == T) return F == PackedKQuantFormat::Q4_K ? &tile_q4k<T> : &tile_q6k<T>;
+    return tile_for_tokens<F, T - 1>(nt);
+  }
+}
+
+template <PackedKQuantFormat F>
+void run_panels(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
+  const int64_t nsb = task.super_blocks;
+  const int64_t per_token = tile_stride<F>(1) * nsb;
+  for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
+    const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
+    uint8_t* packed_x = packed_kquant_activation_scratch(static_cast<size_t>(per_token * (tc_end - tc)));
+    // Tile k of the chunk (tokens tc + 8k ..) starts at per_token * 8k bytes.
+    for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
+      const int nt = static_cast<int>(tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens);
+      pack_tile<F>(task, t, nt, packed_x + per_token * (t - tc));
+    }
+    for (int64_t p = panel_begin; p < panel_end; ++p)
+      for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
+        const int64_t nt = tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens;
+        tile_for_tokens<F, kMaxTokens>(nt)(task, p, packed_x + per_token * (t - tc), task.y + t * task.rows,
+                                           task.rows);
+      }
+  }
+}
+
+}  // namespace
+
+void packed_kquant_matmul_panels_avx512(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
+  if (task.format == PackedKQuantFormat::Q4_K) run_panels<PackedKQuantFormat::Q4_K>(task, panel_begin, panel_end);
+  else run_panels<PackedKQuantFormat::Q6_K>(task, panel_begin, panel_end);
+}
+
+}  // namespace ridge::kernels::isa
