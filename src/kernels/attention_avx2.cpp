@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/attention_isa.h"
+#include "kernels/exp_f32x8.h"
 
 namespace ridge::kernels::isa {
 namespace {
@@ -37,27 +38,7 @@ float hsum(Vec v) {
   return _mm_cvtss_f32(s);
 }
 
-// exp(x) for x <= 0, the same method as the AVX-512 file (see there): Taylor
-// terms to r^7 around an integer power of two; 0 below about -87; NaN stays NaN.
-Vec exp_nonpositive(Vec x) {
-  x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  // NaN in x is kept (second operand)
-  const Vec t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
-  const Vec n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  Vec r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
-  Vec p = _mm256_set1_ps(1.0f / 5040);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const Vec normal = _mm256_cmp_ps(n, _mm256_set1_ps(-126.0f), _CMP_NLT_UQ);
-  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(pow2)), normal);
-}
-
+// exp_nonpositive comes from exp_f32x8.h.
 Vec load_halves(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 Vec load_halves_partial(const uint16_t* p, int n) {
   alignas(16) uint16_t tmp[kLanes] = {};

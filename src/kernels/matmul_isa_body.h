@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/exp_f32x8.h"
 #include "kernels/isa_kernels.h"
 
 namespace ridge::kernels::isa {
@@ -620,31 +621,6 @@ double sum_squares(const float* x, int64_t n) {
   double total = _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
   for (; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
   return total;
-}
-
-// exp(x) for x <= 0 down to underflow: 2^(x log2 e) split into an integer power
-// (built in the exponent bits) and e^r, |r| <= ln2/2, by a degree-7 polynomial
-// (relative error a few 1e-8). Inputs below -87 give 0 (silu's exp(-g) for g > 87).
-inline __m256 exp_nonpositive(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-  const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
-  const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // r = x - n ln2 in two steps (ln2 split into a short high part and the rest) keeps r exact enough.
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
-  // e^r for |r| <= ln2/2: Taylor terms to r^7.
-  __m256 p = _mm256_set1_ps(1.0f / 5040);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const __m256 scaled = _mm256_mul_ps(p, _mm256_castsi256_ps(pow2));
-  // n = -126 and below would need a subnormal power; those results are < 1.2e-38: flush to 0.
-  return _mm256_and_ps(scaled, _mm256_cmp_ps(n, _mm256_set1_ps(-126.0f), _CMP_GE_OQ));
 }
 
 // silu(g) = g / (1 + e^-g); e^-|g| keeps the exponential in range:
