@@ -6,11 +6,26 @@
 #include <string>
 #include <vector>
 
+#include "gguf/types.h"
+
 namespace ridge::cli {
 
 class ArgError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// The KV cache element types asked for on the command line. ridge keeps K and
+// V in one type, so the two must agree.
+struct KvCacheTypes {
+  GgmlType k = GgmlType::F16;
+  GgmlType v = GgmlType::F16;
+  GgmlType resolve() const {
+    if (k != v)
+      throw ArgError("--cache-type-k and --cache-type-v differ (" + std::string(ggml_type_name(k)) + ", " +
+                     std::string(ggml_type_name(v)) + "); ridge stores K and V in one type");
+    return k;
+  }
 };
 
 // Walks argv. Usage:
@@ -67,6 +82,19 @@ class Args {
     return x;
   }
   [[noreturn]] void unknown() const { throw ArgError("unknown argument: " + current()); }
+
+  // -ctk / --cache-type-k and -ctv / --cache-type-v (llama.cpp's spelling): f16 or f32.
+  bool cache_type_flag(KvCacheTypes& types) {
+    const bool k = is("-ctk", "--cache-type-k"), v = is("-ctv", "--cache-type-v");
+    if (!k && !v) return false;
+    const std::string flag = current(), name = value();
+    GgmlType t;
+    if (name == "f16") t = GgmlType::F16;
+    else if (name == "f32") t = GgmlType::F32;
+    else throw ArgError(flag + " must be f16 or f32, got '" + name + "'");
+    (k ? types.k : types.v) = t;
+    return true;
+  }
 
  private:
   std::vector<std::string> argv_;

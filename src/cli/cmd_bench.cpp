@@ -51,6 +51,7 @@ constexpr const char* kBenchHelp =
     "  -r, --repetitions R  runs per test (default 3)\n"
     "  -b, --batches LIST   sequence counts for batched decode, e.g. 1,4,8; 0 skips (default 0)\n"
     "      --bandwidth-mib M  buffer for the bandwidth roofline in MiB (default 1024)\n"
+    "  -ctk, -ctv T         KV cache element type for K and V: f16 or f32 (default f16)\n"
     "      --json           one JSON object per line per test instead of a table\n";
 
 using Clock = std::chrono::steady_clock;
@@ -120,14 +121,15 @@ double stddev_of(const std::vector<double>& v) {
 
 class Bencher {
  public:
-  Bencher(const model::LlamaModel& m, kernels::ThreadPool& pool) : m_(m), pool_(pool), rng_(1234) {}
+  Bencher(const model::LlamaModel& m, kernels::ThreadPool& pool, GgmlType kv_type)
+      : m_(m), pool_(pool), kv_type_(kv_type), rng_(1234) {}
 
   // Seconds for one run of `t`, on a fresh cache; `warmup` runs a shortened
   // version (the whole prompt, one decode step) to fault pages in and wake threads.
   double run(const BenchTest& t, bool warmup) {
     const int64_t steps = warmup ? std::min<int64_t>(t.n_gen, 1) : t.n_gen;
     const int64_t positions = std::max(t.n_prompt, t.n_seqs * (t.n_gen + 16));
-    kv::KvCache cache(m_.kv_config(positions));
+    kv::KvCache cache(m_.kv_config(positions, 16, kv_type_));
     std::vector<float> logits;
     model::Batch batch;
     const auto t0 = Clock::now();
@@ -150,6 +152,7 @@ class Bencher {
 
   const model::LlamaModel& m_;
   kernels::ThreadPool& pool_;
+  GgmlType kv_type_;
   std::mt19937_64 rng_;
 };
 
@@ -184,6 +187,8 @@ std::string fixed(double v, int decimals) {
 
 int cmd_bench(int argc, char** argv) {
   std::string model_path;
+  KvCacheTypes cache_types;
+  GgmlType kv_type = GgmlType::F16;
   int64_t n_prompt = 512, n_gen = 128, reps = 3, bandwidth_mib = 1024;
   int threads = kernels::default_thread_count();
   std::vector<int64_t> batches;
@@ -208,6 +213,7 @@ int cmd_bench(int argc, char** argv) {
         batches = parse_batches(a.value());
       } else if (a.is("--bandwidth-mib")) {
         bandwidth_mib = a.int_value(1, 1 << 20);
+      } else if (a.cache_type_flag(cache_types)) {
       } else if (a.is("--json")) {
         json = true;
       } else {
@@ -216,6 +222,7 @@ int cmd_bench(int argc, char** argv) {
     }
     if (model_path.empty()) throw ArgError("missing -m MODEL.gguf (see ridge bench --help)");
     if (!batches.empty() && n_gen == 0) throw ArgError("-b needs tokens to decode: -n must be positive");
+    kv_type = cache_types.resolve();
   } catch (const ArgError& e) {
     std::fprintf(stderr, "ridge bench: %s\n", e.what());
     return 1;
@@ -239,7 +246,7 @@ int cmd_bench(int argc, char** argv) {
     const auto bw = model::measure_read_bandwidth(static_cast<uint64_t>(bandwidth_mib) << 20, threads);
     const auto peak = model::measure_fma_peak(threads);
 
-    Bencher bencher(*model, pool);
+    Bencher bencher(*model, pool, kv_type);
     std::vector<TestResult> results;
     for (const auto& t : tests) {
       TestResult r;

@@ -31,6 +31,8 @@ constexpr const char* kRunHelp =
     "  -c, --ctx-size N        context size in tokens (0: the model's; default min(model, 4096))\n"
     "  -t, --threads N         threads (default: all cores)\n"
     "  -b, --batch-size N      prompt tokens per forward pass (default 512)\n"
+    "  -ctk, --cache-type-k T  KV cache element type for K: f16 or f32 (default f16; K and V must match)\n"
+    "  -ctv, --cache-type-v T  the same for V\n"
     "      --temp T            temperature; 0 means greedy (default 0.8)\n"
     "      --top-k K           top-k, <= 0 disables (default 40)\n"
     "      --top-p P           top-p, 1 disables (default 0.95)\n"
@@ -49,6 +51,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 int cmd_run(int argc, char** argv) {
   std::string model_path, prompt;
+  KvCacheTypes cache_types;
+  GgmlType kv_type = GgmlType::F16;
   int64_t n_predict = -1, n_ctx = -1, n_batch = 512;
   int threads = kernels::default_thread_count();
   bool seed_given = false, ignore_eos = false;
@@ -67,6 +71,7 @@ int cmd_run(int argc, char** argv) {
         n_predict = a.int_value(-1, int64_t(1) << 31);
       } else if (a.is("-c", "--ctx-size")) {
         n_ctx = a.int_value(0, int64_t(1) << 24);
+      } else if (a.cache_type_flag(cache_types)) {
       } else if (a.is("-t", "--threads")) {
         threads = static_cast<int>(a.int_value(1, 1024));
       } else if (a.is("-b", "--batch-size")) {
@@ -97,6 +102,7 @@ int cmd_run(int argc, char** argv) {
       }
     }
     if (model_path.empty()) throw ArgError("missing -m MODEL.gguf (see ridge run --help)");
+    kv_type = cache_types.resolve();
   } catch (const ArgError& e) {
     std::fprintf(stderr, "ridge run: %s\n", e.what());
     return 1;
@@ -114,7 +120,7 @@ int cmd_run(int argc, char** argv) {
     if (n_ctx < 0) n_ctx = std::min<int64_t>(hp.n_ctx_train, 4096);
     if (n_ctx == 0) n_ctx = hp.n_ctx_train;
     kernels::ThreadPool pool(threads);
-    kv::KvCache cache(model->kv_config(n_ctx));
+    kv::KvCache cache(model->kv_config(n_ctx, 16, kv_type));
     const double load_s = seconds_since(t_load);
 
     std::vector<int32_t> ids = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);

@@ -44,6 +44,8 @@ constexpr const char* kServeHelp =
     "  -c, --ctx-size N            context per sequence (0: the model's; default min(model, 4096))\n"
     "      --parallel N            sequences decoded at once (default 4)\n"
     "      --kv-size N             KV cache positions shared by all sequences (default ctx-size x parallel)\n"
+    "  -ctk, --cache-type-k T      KV cache element type for K: f16 or f32 (default f16; K and V must match)\n"
+    "  -ctv, --cache-type-v T      the same for V\n"
     "      --queue N               requests that may wait for a slot before 503s (default 64)\n"
     "  -t, --threads N             compute threads (default: all cores)\n"
     "      --api-key KEY           require 'Authorization: Bearer KEY' (GET / and /health stay public)\n"
@@ -66,6 +68,8 @@ std::string read_file(const std::string& path) {
 
 int cmd_serve(int argc, char** argv) {
   std::string model_path, alias, host = "127.0.0.1", api_key, template_file;
+  KvCacheTypes cache_types;
+  GgmlType kv_type = GgmlType::F16;
   int64_t port = 8080, n_ctx = -1, parallel = 4, kv_size = 0, queue = 64, max_body = 8 << 20;
   int64_t header_timeout_s = 10, idle_timeout_s = 60, grace_s = 5, http_threads = 2;
   int threads = kernels::default_thread_count();
@@ -89,6 +93,7 @@ int cmd_serve(int argc, char** argv) {
         parallel = a.int_value(1, 1024);
       } else if (a.is("--kv-size")) {
         kv_size = a.int_value(2, int64_t(1) << 28);
+      } else if (a.cache_type_flag(cache_types)) {
       } else if (a.is("--queue")) {
         queue = a.int_value(1, 1 << 20);
       } else if (a.is("-t", "--threads")) {
@@ -112,6 +117,7 @@ int cmd_serve(int argc, char** argv) {
       }
     }
     if (model_path.empty()) throw ArgError("missing -m MODEL.gguf (see ridge serve --help)");
+    kv_type = cache_types.resolve();
   } catch (const ArgError& e) {
     std::fprintf(stderr, "ridge serve: %s\n", e.what());
     return 1;
@@ -146,6 +152,7 @@ int cmd_serve(int argc, char** argv) {
     ecfg.max_running = static_cast<int>(parallel);
     ecfg.kv_positions = kv_size > 0 ? kv_size : n_ctx * parallel;
     ecfg.max_queue = queue;
+    ecfg.kv_type = kv_type;
     ecfg.threads = threads;
     ecfg.step_token_budget = std::max<int64_t>(ecfg.step_token_budget, parallel);
     engine::Engine engine(std::move(model), std::move(tok), ecfg);

@@ -28,6 +28,7 @@ struct EngineConfig {
   int64_t max_queue = 64;         // waiting requests beyond which submit() refuses
   int threads = 0;                // 0: all cores
   bool prefix_cache = true;       // reuse KV blocks of identical prompt prefixes
+  GgmlType kv_type = GgmlType::F16;  // element type of the cached K and V (F16 or F32)
 };
 
 // Thrown by submit() when the request cannot be queued: the server answers 503

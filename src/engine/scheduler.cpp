@@ -13,7 +13,7 @@ Scheduler::Scheduler(const model::LlamaModel& model, const tokenizer::Tokenizer&
       cfg_(cfg),
       n_vocab_(static_cast<int32_t>(model.hparams().n_vocab)),
       pool_(cfg.threads > 0 ? cfg.threads : kernels::default_thread_count()),
-      cache_(model.kv_config(cfg.kv_positions, cfg.kv_block_size)) {}
+      cache_(model.kv_config(cfg.kv_positions, cfg.kv_block_size, cfg.kv_type)) {}
 
 void Scheduler::release(Sequence& s) {
   if (cfg_.prefix_cache && s.n_computed > 0 && cache_.has_sequence(s.id))

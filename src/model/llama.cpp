@@ -237,13 +237,14 @@ void LlamaModel::pack_weights(bool file_mapped) {
   }
 }
 
-kv::KvCacheConfig LlamaModel::kv_config(int64_t n_positions, int block_size) const {
+kv::KvCacheConfig LlamaModel::kv_config(int64_t n_positions, int block_size, GgmlType kv_type) const {
   kv::KvCacheConfig c;
   c.n_layers = static_cast<int>(hp_.n_layer);
   c.n_kv_heads = static_cast<int>(hp_.n_head_kv);
   c.head_dim = static_cast<int>(hp_.head_dim);
   c.block_size = block_size;
   c.n_blocks = std::max<int64_t>(1, (n_positions + block_size - 1) / block_size);
+  c.kv_type = kv_type;
   return c;
 }
 

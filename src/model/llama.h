@@ -31,8 +31,9 @@ class LlamaModel {
   const HParams& hparams() const { return hp_; }
   const gguf::File& file() const { return file_; }
 
-  // A cache config for `n_positions` positions in total over all sequences.
-  kv::KvCacheConfig kv_config(int64_t n_positions, int block_size = 16) const;
+  // A cache config for `n_positions` positions in total over all sequences;
+  // K and V are stored as `kv_type` (F16 or F32).
+  kv::KvCacheConfig kv_config(int64_t n_positions, int block_size = 16, GgmlType kv_type = GgmlType::F16) const;
 
   // Runs the batch; K/V of every token are written into `cache` at (seq, pos)
   // and each token attends to positions [0, pos] of its sequence. Appends to

@@ -23,12 +23,15 @@ TEST(RunCommand, GreedyContinuationMatchesReference) {
     auto gen = c["generated_tokens"].get<std::vector<int>>();
     // ridge run stops at end-of-text; the reference only at BOS. Compare up to the first EOS.
     if (std::find(gen.begin(), gen.end(), 2) != gen.end()) continue;
-    auto r = run_process({RIDGE_BINARY, "run", "-m", model.string(), "-p", prompt, "-n",
-                          std::to_string(gen.size()), "--temp", "0", "-t", "2"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out, c["generated_text"].get<std::string>() + "\n") << "prompt: " << prompt;
-    EXPECT_NE(r.err.find("generation:"), std::string::npos) << "timings go to stderr: " << r.err;
-    EXPECT_NE(r.err.find("tokens/s"), std::string::npos);
+    // The default F16 KV cache and llama.cpp's -ctk/-ctv f32 both reproduce the reference.
+    for (const char* cache : {"f16", "f32"}) {
+      auto r = run_process({RIDGE_BINARY, "run", "-m", model.string(), "-p", prompt, "-n",
+                            std::to_string(gen.size()), "--temp", "0", "-t", "2", "-ctk", cache, "-ctv", cache});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, c["generated_text"].get<std::string>() + "\n") << "prompt: " << prompt << ", cache " << cache;
+      EXPECT_NE(r.err.find("generation:"), std::string::npos) << "timings go to stderr: " << r.err;
+      EXPECT_NE(r.err.find("tokens/s"), std::string::npos);
+    }
     ++checked;
   }
   EXPECT_GE(checked, 2);
@@ -75,6 +78,10 @@ TEST(RunCommand, BadInputGivesCleanErrors) {
       {{"run", "-m", (dir / "garbage.gguf").string(), "-n", "lots"}, "-n"},
       {{"run", "-m", (dir / "garbage.gguf").string(), "--top-p", "1.5"}, "--top-p"},
       {{"run", "--no-such-flag"}, "--no-such-flag"},
+      {{"run", "-m", (dir / "garbage.gguf").string(), "-p", "x", "-ctk", "q8_0"}, "-ctk must be f16 or f32"},
+      {{"run", "-m", (dir / "garbage.gguf").string(), "-p", "x", "--cache-type-v", "f32"}, "differ (f16, f32)"},
+      {{"serve", "-m", (dir / "garbage.gguf").string(), "-ctv", "bf16"}, "-ctv must be f16 or f32"},
+      {{"bench", "-m", (dir / "garbage.gguf").string(), "-ctk", "f32"}, "differ (f32, f16)"},
   };
   for (auto& c : cases) {
     std::vector<std::string> argv = {RIDGE_BINARY};
