@@ -455,6 +455,31 @@ TEST(ServeShutdown, SigtermFinishesTheStreamInFlightAndExitsZero) {
   EXPECT_THROW(RawConnection late(server.port()), std::runtime_error);
 }
 
+// llama.cpp's -ctk/-ctv reach the engine: a server with an F32 KV cache
+// answers with log-probabilities that differ (F16 rounding of K and V moves
+// them slightly), and on stories260K (whose greedy text is the same with
+// either cache, see RunCommand.GreedyContinuationMatchesReference) with the
+// text of the default F16 server. Bad values are refused at start-up.
+TEST(ServeStartup, CacheTypeFlagsReachTheEngine) {
+  const json body = {{"prompt", "Once upon a time"}, {"max_tokens", 24}, {"temperature", 0}, {"logprobs", 1}};
+  std::vector<std::string> texts;
+  std::vector<json> logprobs;
+  for (const char* type : {"f16", "f32"}) {
+    ServeProcess server({"-m", serve_test_model().string(), "-c", "256", "-t", "2", "-ctk", type, "-ctv", type});
+    auto r = http_request(server.port(), "POST", "/v1/completions", body.dump());
+    ASSERT_EQ(r.status, 200) << type << ": " << r.body;
+    const json j = json::parse(r.body);
+    EXPECT_EQ(j["usage"]["completion_tokens"], 24) << type;
+    texts.push_back(j["choices"][0]["text"].get<std::string>());
+    logprobs.push_back(j["choices"][0]["logprobs"]["token_logprobs"]);
+  }
+  EXPECT_NE(logprobs[0], logprobs[1]) << "the cache type made no difference: did -ctk/-ctv reach the cache?";
+  if (ridge::test::testdata_file("models/stories260K.gguf")) EXPECT_EQ(texts[0], texts[1]);
+  auto bad = ridge::test::run_process({RIDGE_BINARY, "serve", "-m", serve_test_model().string(), "-ctk", "q4_0"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("-ctk must be f16 or f32"), std::string::npos) << bad.err;
+}
+
 TEST(ServeStartup, BadArgumentsAndModelsFailCleanly) {
   auto dir = scratch_dir("serve-bad");
   {
