@@ -11,7 +11,8 @@
 //    from the thread count; NaN propagation; nothing written past the output;
 //  - pack_weights_all packs K types (mixed with Q4_0) byte for byte as
 //    pack_weights does, with and without a reader; widths that are not whole
-//    super-blocks are refused; paths without a packed kernel ignore the copy.
+//    super-blocks are refused. (That paths without a packed kernel ignore the
+//    copy is tested for every packable type in packed_matmul_test.cpp.)
 #include <gtest/gtest.h>
 
 #include "common/random.h"
@@ -253,26 +254,6 @@ TEST_P(PackedKQuant, NonFiniteActivationsReachTheOutput) {
         }
       }
     }
-  }
-}
-
-TEST_P(PackedKQuant, PathsWithoutPackedKernelReadTheOriginalRows) {
-  const GgmlType type = GetParam();
-  const int64_t cols = 512, rows = 21, tokens = 3;
-  auto bytes = make_weights(type, rows, cols, 7, false);
-  const kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
-  auto packed = kernels::pack_weights(W);
-  kernels::WeightMatrix P = W;
-  P.packed = packed.get();
-  auto x = randn(static_cast<size_t>(tokens * cols), 8);
-  kernels::ThreadPool pool(2);
-  for (KernelPath path : kernels::supported_kernel_paths()) {
-    if (kernels::packed_matmul_supported(type, path)) continue;
-    SCOPED_TRACE(kernels::kernel_path_name(path));
-    std::vector<float> a(static_cast<size_t>(tokens * rows)), b(a.size());
-    kernels::matmul(W, x.data(), tokens, a.data(), pool, path);
-    kernels::matmul(P, x.data(), tokens, b.data(), pool, path);
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "index " << i;
   }
 }
 

@@ -193,23 +193,26 @@ TEST_P(PackedMatmul, NonFiniteActivationsReachTheOutput) {
 }
 
 // Paths without a packed kernel ignore the copy: the same bits as without it.
-TEST_P(PackedMatmul, PathsWithoutPackedKernelReadTheOriginalRows) {
-  const GgmlType type = GetParam();
-  const int64_t cols = 96, rows = 21, tokens = 3;
-  auto bytes = make_weights(type, rows, cols, 7, false);
-  const kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
-  auto packed = kernels::pack_weights(W);
-  kernels::WeightMatrix P = W;
-  P.packed = packed.get();
+// For every type with a packed layout, the K types (packed_kquant_test.cpp) included.
+TEST(PackedMatmulAnyType, PathsWithoutPackedKernelReadTheOriginalRows) {
+  const int64_t cols = 512, rows = 21, tokens = 3;  // whole blocks of 32 and 256
   auto x = randn(static_cast<size_t>(tokens * cols), 8);
   kernels::ThreadPool pool(2);
-  for (KernelPath path : kernels::supported_kernel_paths()) {
-    if (kernels::packed_matmul_supported(type, path)) continue;
-    SCOPED_TRACE(kernels::kernel_path_name(path));
-    std::vector<float> a(static_cast<size_t>(tokens * rows)), b(a.size());
-    kernels::matmul(W, x.data(), tokens, a.data(), pool, path);
-    kernels::matmul(P, x.data(), tokens, b.data(), pool, path);
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "index " << i;
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    ASSERT_TRUE(kernels::can_pack(type)) << ggml_type_name(type);
+    auto bytes = make_weights(type, rows, cols, 7, false);
+    const kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
+    auto packed = kernels::pack_weights(W);
+    kernels::WeightMatrix P = W;
+    P.packed = packed.get();
+    for (KernelPath path : kernels::supported_kernel_paths()) {
+      if (kernels::packed_matmul_supported(type, path)) continue;
+      SCOPED_TRACE(std::string(kernels::kernel_path_name(path)) + " " + std::string(ggml_type_name(type)));
+      std::vector<float> a(static_cast<size_t>(tokens * rows)), b(a.size());
+      kernels::matmul(W, x.data(), tokens, a.data(), pool, path);
+      kernels::matmul(P, x.data(), tokens, b.data(), pool, path);
+      for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "index " << i;
+    }
   }
 }
 
