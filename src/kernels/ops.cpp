@@ -129,7 +129,7 @@ struct Piece {
 // other SIMD paths, plus each block's share of the weight offset (Q4_0 levels
 // are stored as 0..15 = value + 8, Q8_0 as value + 128).
 Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, const std::vector<int32_t>& x_offset,
-                   int64_t n_tokens, float* y) {
+                   uint64_t x_id, int64_t n_tokens, float* y) {
   const PackedWeights& p = *w.packed;
   Piece piece;
   piece.packed = true;
@@ -143,6 +143,7 @@ Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, c
   task.xq = qx.q.data();
   task.xd = qx.d.data();
   task.x_offset = x_offset.data();
+  task.x_id = x_id;
   task.y = y;
   piece.units = p.panels;
   return piece;
@@ -151,7 +152,8 @@ Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, c
 // The GEMM over packed Q4_K / Q6_K weights: activations quantized per
 // super-block of 256 with their sums per 32 (Q4_K's mins) and per 16 (Q6_K's
 // offset of 32), as the unpacked K kernels read them.
-Piece packed_kquant_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, int64_t n_tokens, float* y) {
+Piece packed_kquant_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, uint64_t x_id, int64_t n_tokens,
+                          float* y) {
   const PackedWeights& p = *w.packed;
   Piece piece;
   piece.packed_kquant = true;
@@ -165,6 +167,7 @@ Piece packed_kquant_piece(const WeightMatrix& w, const QuantizedActivationBuffer
   task.xd = qx.d.data();
   task.bsum16 = qx.bsum16.data();
   task.bsum32 = qx.bsum32.data();
+  task.x_id = x_id;
   task.y = y;
   piece.units = p.panels;
   return piece;
@@ -175,15 +178,17 @@ void fill_offsets(const QuantizedActivationBuffer& qx, int32_t offset, std::vect
   for (size_t i = 0; i < out.size(); ++i) out[i] = -offset * qx.sum[i];
 }
 
-// Hands the pieces' units out over the pool in one fan-out. With few tokens
-// a matmul only streams its weights from memory: each thread then takes about
-// two long contiguous runs (the hardware prefetcher follows a long run far
-// better than many short ones). With many tokens each unit is real compute and
-// small chunks balance better.
+// Hands the pieces' units out over the pool in one fan-out. The pool gives
+// each thread one contiguous share and balances the ends by stealing (see
+// ThreadPool::parallel_for), so with few tokens, where a matmul only streams
+// its weights from memory, each thread still reads long runs (the hardware
+// prefetcher follows a long run far better than many short ones). The grain
+// bounds the shortest run: a call costs a little (packing the tile's
+// activations), so decode takes two units at least.
 void run_pieces(const std::vector<Piece>& pieces, int64_t n_tokens, ThreadPool& pool) {
   int64_t total = 0;
   for (const Piece& p : pieces) total += p.units;
-  const int64_t grain = n_tokens <= 8 ? (total + 2 * pool.size() - 1) / (2 * pool.size()) : 1;
+  const int64_t grain = n_tokens <= 8 ? 2 : 1;
   pool.parallel_for(total, grain, [&](int64_t u0, int64_t u1, int) {
     int64_t base = 0;
     for (const Piece& p : pieces) {
@@ -234,6 +239,8 @@ void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64
   if (need256) quantize_activations(x, n_tokens, cols, 256, s.q256, &pool, path);
   if (need_q4) fill_offsets(s.q32, 8, s.offset_q4);
   if (need_q8) fill_offsets(s.q32, 128, s.offset_q8);
+  // Names this call's activations for the packed kernels' per-thread copies.
+  const uint64_t x_id = isa::next_activation_id();
 
   std::vector<Piece> pieces;
   pieces.reserve(ws.size());
@@ -243,11 +250,11 @@ void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64
     if (w.rows == 0) continue;
     if (w.packed != nullptr && packed_matmul_supported(w.type, path) &&
         (w.type == GgmlType::Q4_K || w.type == GgmlType::Q6_K)) {
-      pieces.push_back(packed_kquant_piece(w, s.q256, n_tokens, ys[i]));
+      pieces.push_back(packed_kquant_piece(w, s.q256, x_id, n_tokens, ys[i]));
       continue;
     }
     if (w.packed != nullptr && packed_matmul_supported(w.type, path)) {
-      pieces.push_back(packed_piece(w, s.q32, w.type == GgmlType::Q4_0 ? s.offset_q4 : s.offset_q8,
+      pieces.push_back(packed_piece(w, s.q32, w.type == GgmlType::Q4_0 ? s.offset_q4 : s.offset_q8, x_id,
                                     n_tokens, ys[i]));
       continue;
     }

@@ -1,6 +1,7 @@
 #include "kernels/repack.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -12,8 +13,10 @@
 #endif
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels/ops.h"
+#include "kernels/repack_kernels.h"
 #include "kernels/repack_kquant.h"
 #include "kernels/thread_pool.h"
 
@@ -241,5 +244,31 @@ std::vector<std::unique_ptr<PackedWeights>> pack_weights_all(const std::vector<c
   else pack_runs(0, static_cast<int64_t>(runs.size()), 0);
   return out;
 }
+
+namespace isa {
+
+bool packed_activation_scratch(size_t bytes, uint64_t id, int layout, uint8_t** buffer) {
+  struct Scratch {
+    std::vector<uint8_t> bytes;
+    uint64_t id = 0;
+    int layout = 0;
+    size_t size = 0;
+  };
+  static thread_local Scratch s;
+  const bool holds = id != 0 && s.id == id && s.layout == layout && s.size == bytes;
+  if (s.bytes.size() < bytes) s.bytes.resize(bytes);
+  s.id = id;
+  s.layout = layout;
+  s.size = bytes;
+  *buffer = s.bytes.data();
+  return holds;
+}
+
+uint64_t next_activation_id() {
+  static std::atomic<uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+}  // namespace isa
 
 }  // namespace ridge::kernels

@@ -23,8 +23,22 @@ struct PackedMatmulTask {
   const int8_t* xq = nullptr;        // [token][cols] activation levels
   const float* xd = nullptr;         // [token][block] activation scales
   const int32_t* x_offset = nullptr; // [token][block] -offset * sum(levels): the weight offset's share
+  uint64_t x_id = 0;                 // names the activations' content (see packed_activation_scratch); 0: unnamed
   float* y = nullptr;
 };
+
+// Per calling thread, reused across calls: a buffer of at least `bytes` for a
+// kernel's interleaved copy of a chunk of activations. `id` (non-zero) and
+// `layout` name what the caller is about to copy there; returns whether the
+// buffer already holds exactly that, i.e. this thread's previous call copied
+// the same activations in the same layout and size, so a fan-out that hands
+// one thread several runs of rows copies its activations once. Valid until
+// the thread's next call. Lives in baseline code (repack.cpp) so no container
+// code is compiled with AVX-512 flags.
+bool packed_activation_scratch(size_t bytes, uint64_t id, int layout, uint8_t** buffer);
+
+// A fresh activation id for the tasks above: unique within the process.
+uint64_t next_activation_id();
 
 // Computes panels [panel_begin, panel_end) for every token.
 void packed_matmul_panels_avx512(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);

@@ -106,14 +106,4 @@ void pack_kquant_panel(const uint8_t* first_row, size_t row_bytes, int64_t n_row
     }
 }
 
-namespace isa {
-
-uint8_t* packed_kquant_activation_scratch(size_t bytes) {
-  static thread_local std::vector<uint8_t> buffer;
-  if (buffer.size() < bytes) buffer.resize(bytes);
-  return buffer.data();
-}
-
-}  // namespace isa
-
 }  // namespace ridge::kernels

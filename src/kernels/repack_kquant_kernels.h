@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/repack_kernels.h"
+
 namespace ridge::kernels::isa {
 
 enum class PackedKQuantFormat : int { Q4_K = 0, Q6_K = 1 };
@@ -25,16 +27,12 @@ struct PackedKQuantMatmulTask {
   const float* xd = nullptr;       // [token][super-block] activation scales
   const int16_t* bsum16 = nullptr; // [token][super-block][16] sums of 16 levels (Q6_K)
   const int16_t* bsum32 = nullptr; // [token][super-block][8] sums of 32 levels (Q4_K)
+  uint64_t x_id = 0;               // names the activations' content (repack_kernels.h); 0: unnamed
   float* y = nullptr;
 };
 
 // Computes panels [panel_begin, panel_end) for every token.
 void packed_kquant_matmul_panels_avx512(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 
-// A buffer of at least `bytes` for the kernel's copy of a chunk of
-// activations: per calling thread, reused across calls, valid until that
-// thread's next call. Lives in baseline code (repack_kquant.cpp) so no
-// container code is compiled with AVX-512 flags.
-uint8_t* packed_kquant_activation_scratch(size_t bytes);
 
 }  // namespace ridge::kernels::isa

@@ -262,15 +262,23 @@ TileFn tile_for_tokens(int64_t nt) {
   }
 }
 
+// Layout tags for packed_activation_scratch (the Q4_0/Q8_0 kernel uses 1).
+constexpr int kLayoutBase = 16;
+
 template <PackedKQuantFormat F>
 void run_panels(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
   const int64_t nsb = task.super_blocks;
   const int64_t per_token = tile_stride<F>(1) * nsb;
   for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
     const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
-    uint8_t* packed_x = packed_kquant_activation_scratch(static_cast<size_t>(per_token * (tc_end - tc)));
+    // A task of one chunk of tokens may find its copy already made by this
+    // thread's previous run of rows of the same fan-out.
+    uint8_t* packed_x = nullptr;
+    const bool packed = packed_activation_scratch(static_cast<size_t>(per_token * (tc_end - tc)),
+                                                  task.n_tokens <= kTokenChunk ? task.x_id : 0,
+                                                  kLayoutBase + static_cast<int>(F), &packed_x);
     // Tile k of the chunk (tokens tc + 8k ..) starts at per_token * 8k bytes.
-    for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
+    for (int64_t t = tc; t < tc_end && !packed; t += kMaxTokens) {
       const int nt = static_cast<int>(tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens);
       pack_tile<F>(task, t, nt, packed_x + per_token * (t - tc));
     }

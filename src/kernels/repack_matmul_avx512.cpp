@@ -23,7 +23,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "kernels/repack_kernels.h"
 
@@ -140,22 +139,26 @@ TileFn tile_for_tokens(int64_t nt) {
 
 template <bool kQ8>
 void run_panels(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
-  // Per thread, reused: the packed activations of one chunk of tokens.
-  static thread_local std::vector<uint8_t> packed_x;
   const int64_t nb = task.blocks;
   for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
     const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
-    const size_t need = static_cast<size_t>(tile_stride(1) * nb * (tc_end - tc));
-    if (packed_x.size() < need) packed_x.resize(need);
+    // Per thread, reused: the packed activations of one chunk of tokens. A
+    // task of one chunk may find them already made by this thread's previous
+    // run of rows of the same fan-out (the offsets differ between Q4_0 and
+    // Q8_0, hence the format in the layout tag).
+    uint8_t* packed_x = nullptr;
+    const bool packed = packed_activation_scratch(static_cast<size_t>(tile_stride(1) * nb * (tc_end - tc)),
+                                                  task.n_tokens <= kTokenChunk ? task.x_id : 0,
+                                                  1 + static_cast<int>(task.format), &packed_x);
     // Tile k of the chunk (tokens tc + 8k ..) starts at 40 * 8k * nb bytes.
-    for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
+    for (int64_t t = tc; t < tc_end && !packed; t += kMaxTokens) {
       const int nt = static_cast<int>(tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens);
-      pack_tile(task, t, nt, packed_x.data() + tile_stride(1) * nb * (t - tc));
+      pack_tile(task, t, nt, packed_x + tile_stride(1) * nb * (t - tc));
     }
     for (int64_t p = panel_begin; p < panel_end; ++p)
       for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
         const int64_t nt = tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens;
-        tile_for_tokens<kQ8, kMaxTokens>(nt)(task, p, packed_x.data() + tile_stride(1) * nb * (t - tc),
+        tile_for_tokens<kQ8, kMaxTokens>(nt)(task, p, packed_x + tile_stride(1) * nb * (t - tc),
                                              task.y + t * task.rows, task.rows);
       }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <stdexcept>
 #include <utility>
 
 #include <linux/futex.h>
@@ -61,7 +62,7 @@ bool spin_until(Done done) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)), shares_(static_cast<size_t>(n_threads_)) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -72,13 +73,58 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+
+constexpr uint64_t pack_range(int64_t front, int64_t back) {
+  return static_cast<uint64_t>(front) << 32 | static_cast<uint64_t>(back);
+}
+constexpr int64_t range_front(uint64_t r) { return static_cast<int64_t>(r >> 32); }
+constexpr int64_t range_back(uint64_t r) { return static_cast<int64_t>(r & 0xffffffffu); }
+
+}  // namespace
+
 void ThreadPool::run_chunks(int index) {
+  std::atomic<uint64_t>& own = shares_[static_cast<size_t>(index)].range;
   for (;;) {
     if (failed_.load(std::memory_order_relaxed)) break;
-    const int64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
-    if (begin >= n_) break;
+    // Claim from the front of the own share: half of what is left (at
+    // least a grain), so the first runs are long and the last ones short.
+    uint64_t r = own.load(std::memory_order_acquire);
+    int64_t begin = 0, end = 0;
+    while (range_front(r) < range_back(r)) {
+      const int64_t f = range_front(r), left = range_back(r) - f;
+      const int64_t take = std::min(left, std::max(grain_, (left + 1) / 2));
+      if (own.compare_exchange_weak(r, pack_range(f + take, range_back(r)), std::memory_order_acq_rel)) {
+        begin = f;
+        end = f + take;
+        break;
+      }
+    }
+    if (begin == end) {
+      // The own share is used up: move the back half of the largest rest
+      // of another share into it, and go on from there.
+      int victim = -1;
+      int64_t most = 0;
+      for (int v = 0; v < n_threads_; ++v) {
+        const uint64_t vr = shares_[static_cast<size_t>(v)].range.load(std::memory_order_acquire);
+        if (range_back(vr) - range_front(vr) > most) most = range_back(vr) - range_front(vr), victim = v;
+      }
+      if (victim < 0) break;
+      std::atomic<uint64_t>& from = shares_[static_cast<size_t>(victim)].range;
+      uint64_t vr = from.load(std::memory_order_acquire);
+      for (;;) {
+        const int64_t f = range_front(vr), b = range_back(vr), left = b - f;
+        if (left <= 0) break;
+        const int64_t take = std::min(left, std::max(grain_, left / 2));
+        if (from.compare_exchange_weak(vr, pack_range(f, b - take), std::memory_order_acq_rel)) {
+          own.store(pack_range(b - take, b), std::memory_order_release);
+          break;
+        }
+      }
+      continue;
+    }
     try {
-      (*fn_)(begin, std::min(n_, begin + chunk_), index);
+      (*fn_)(begin, end, index);
     } catch (...) {
       std::lock_guard<std::mutex> lk(error_mu_);
       if (!error_) error_ = std::current_exception();
@@ -116,15 +162,14 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     fn(0, n, 0);
     return;
   }
-  // Small chunks (about 16 per thread) keep the threads finishing close
-  // together; the counter they share costs one atomic add per chunk.
-  const int64_t chunk = std::max(grain, (n + 16 * n_threads_ - 1) / (16 * n_threads_));
+  if (n >= (int64_t{1} << 32)) throw std::invalid_argument("parallel_for: more than 2^32 - 1 items");
   fn_ = &fn;
-  n_ = n;
-  chunk_ = chunk;
+  grain_ = grain;
   failed_.store(false, std::memory_order_relaxed);
   error_ = nullptr;
-  next_.store(0, std::memory_order_relaxed);
+  for (int i = 0; i < n_threads_; ++i)
+    shares_[static_cast<size_t>(i)].range.store(pack_range(n * i / n_threads_, n * (i + 1) / n_threads_),
+                                                std::memory_order_relaxed);
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job
   if (sleepers_.load(std::memory_order_seq_cst) != 0) futex_wake_all(generation_);

@@ -32,8 +32,11 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Calls fn(begin, end, thread_index) over [0, n) split into chunks of at
-  // least `grain` items; returns when all are done. Chunks are handed out
-  // dynamically (an atomic counter), so uneven work balances. If fn throws,
+  // least `grain` items; returns when all are done. Each thread owns one
+  // contiguous share of [0, n) and walks it from the front in shrinking
+  // chunks (long runs stream well from memory); a thread that runs out takes
+  // the back half of the largest unclaimed rest of another share, so the
+  // threads finish together even when one is slowed or starts late. If fn throws,
   // the remaining chunks are skipped and the first exception is rethrown here
   // once every thread has stopped. Not re-entrant; one caller at a time.
   void parallel_for(int64_t n, int64_t grain,
@@ -59,10 +62,15 @@ class ThreadPool {
   alignas(64) std::atomic<int32_t> pending_{0};
   std::atomic<int> caller_asleep_{0};
   // The current job (written by the caller before the generation bump).
-  alignas(64) std::atomic<int64_t> next_{0};
+  // Each thread's share of it: the unclaimed items [front, back), packed as
+  // front << 32 | back so a claim from the front (the owner) and a steal from
+  // the back (another thread) are each one compare-and-swap.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> range{0};
+  };
+  std::vector<Share> shares_;
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
-  int64_t n_ = 0;
-  int64_t chunk_ = 1;
+  int64_t grain_ = 1;
   std::atomic<bool> stop_{false};
   std::atomic<bool> failed_{false};
   std::mutex error_mu_;

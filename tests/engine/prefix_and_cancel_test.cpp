@@ -105,10 +105,16 @@ TEST_F(PrefixAndCancel, ManyDistinctPromptsThroughASmallCacheNeverFail) {
 TEST_F(PrefixAndCancel, CancellationFreesBlocks) {
   for (bool prefix_cache : {true, false}) {
     SCOPED_TRACE(prefix_cache ? "prefix cache on" : "prefix cache off");
-    auto e = make_engine(*model_path_, config(prefix_cache));
-    auto a = e->submit(greedy_request(prompt_tokens(60, 1, 512), 150));
-    auto b = e->submit(greedy_request(prompt_tokens(60, 2, 512), 150));
-    auto c = e->submit(greedy_request(prompt_tokens(60, 3, 512), 150));
+    // Long budgets: the test thread must get to its cancels while all three
+    // still run, and a busy 2-core machine can hold it off for a while (with
+    // 150 tokens apiece, c sometimes finished first).
+    auto cfg = config(prefix_cache);
+    cfg.n_ctx = 1024;
+    cfg.kv_positions = 4096;
+    auto e = make_engine(*model_path_, cfg);
+    auto a = e->submit(greedy_request(prompt_tokens(60, 1, 512), 900));
+    auto b = e->submit(greedy_request(prompt_tokens(60, 2, 512), 900));
+    auto c = e->submit(greedy_request(prompt_tokens(60, 3, 512), 900));
     for (auto* h : {a.get(), b.get(), c.get()}) ASSERT_TRUE(h->next(std::chrono::seconds(30)));
     EXPECT_GT(e->stats().kv_blocks_used, 0);
     a->cancel();

@@ -6,6 +6,7 @@
 #include "common/random.h"
 
 #include <atomic>
+#include <mutex>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -120,6 +121,46 @@ TEST(ThreadPool, ManyShortJobsAndWakeUpsAfterSleeping) {
     std::this_thread::sleep_for(std::chrono::microseconds(3 * kernels::ThreadPool::kSpinMicros));
   }
   for (int h : hits) ASSERT_EQ(h, 9000);
+}
+
+// Each thread walks its own contiguous share from the front in long runs;
+// when one thread stalls, the others take the back of its unclaimed rest, so
+// the job does not wait for it to work through its whole share.
+TEST(ThreadPool, SharesAreContiguousAndAStalledThreadsRestIsTaken) {
+  kernels::ThreadPool pool(2);
+  const int64_t n = 1000;
+  std::mutex mu;
+  std::vector<std::pair<int64_t, int64_t>> caller_chunks;
+  std::vector<int> owner(n, -1);
+  std::atomic<bool> stalled{false};
+  pool.parallel_for(n, 4, [&](int64_t b, int64_t e, int tid) {
+    if (tid != 0 && !stalled.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // The caller's items take time, so the worker surely starts meanwhile.
+    if (tid == 0) std::this_thread::sleep_for(std::chrono::microseconds(100 * (e - b)));
+    std::lock_guard<std::mutex> lk(mu);
+    if (tid == 0) caller_chunks.emplace_back(b, e);
+    for (int64_t i = b; i < e; ++i) {
+      ASSERT_EQ(owner[i], -1) << "index " << i << " ran twice";
+      owner[i] = tid;
+    }
+    EXPECT_GE(e - b, std::min<int64_t>(4, e - b));
+  });
+  for (int64_t i = 0; i < n; ++i) ASSERT_NE(owner[i], -1) << "index " << i << " never ran";
+  ASSERT_FALSE(caller_chunks.empty());
+  // The caller's first run is the first half of its share [0, 500).
+  EXPECT_EQ(caller_chunks.front(), (std::pair<int64_t, int64_t>{0, 250}));
+  // The worker slept 300 ms in its first chunk (the first half of its share,
+  // [500, 750)) while the caller's share took about 50 ms: the caller also
+  // ran all the rest of the worker's share (without stealing it runs 500).
+  EXPECT_TRUE(stalled.load());
+  int64_t by_caller = 0;
+  for (int o : owner) by_caller += o == 0;
+  EXPECT_GE(by_caller, 750);
+}
+
+TEST(ThreadPool, RefusesMoreItemsThanItCanIndex) {
+  kernels::ThreadPool pool(2);
+  EXPECT_THROW(pool.parallel_for(int64_t{1} << 32, 1, [](int64_t, int64_t, int) {}), std::invalid_argument);
 }
 
 // An exception thrown by the work function on any thread reaches the caller
