@@ -126,6 +126,16 @@ void store_tile(const PackedKQuantMatmulTask& task, int64_t panel, const __m512 
 #define RIDGE_UNROLL _Pragma("GCC unroll 16")
 #define RIDGE_INLINE inline __attribute__((always_inline))
 
+// The end of a sub-block: folds each token's C partial sums into one and adds
+// it, times the 16 rows' sub-block scales `sc`, to the token's S.
+template <int T, int C>
+RIDGE_INLINE void add_scaled(__m512i (&dot)[C][T], __m512i sc, __m512i (&S)[T]) {
+  RIDGE_UNROLL for (int t = 0; t < T; ++t) {
+    RIDGE_UNROLL for (int c = 1; c < C; ++c) dot[0][t] = _mm512_add_epi32(dot[0][t], dot[c][t]);
+    S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(dot[0][t], sc));
+  }
+}
+
 // One Q4_K sub-block of 32 columns (nibble vectors `nib`, the low nibbles for
 // kHigh false): S[t] += scale * sum over the sub-block of u * q, for every
 // token of the tile.
@@ -142,11 +152,7 @@ RIDGE_INLINE void q4k_sub_block(const uint8_t* nib, const uint8_t* scales, int g
     RIDGE_UNROLL for (int t = 0; t < T; ++t)
       dot[v % C][t] = _mm512_dpbusd_epi32(dot[v % C][t], u, bcast_i32(xp + ((g0 + v) * T + t) * 4));
   }
-  const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scales)));
-  RIDGE_UNROLL for (int t = 0; t < T; ++t) {
-    RIDGE_UNROLL for (int c = 1; c < C; ++c) dot[0][t] = _mm512_add_epi32(dot[0][t], dot[c][t]);
-    S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(dot[0][t], sc));
-  }
+  add_scaled<T, C>(dot, _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scales))), S);
 }
 
 template <int T>
@@ -212,11 +218,7 @@ RIDGE_INLINE void q6k_sub_block(const uint8_t* pair, const uint8_t* scales, int 
     RIDGE_UNROLL for (int t = 0; t < T; ++t)
       dot[w % C][t] = _mm512_dpbusd_epi32(dot[w % C][t], u, bcast_i32(xp + ((g0 + v) * T + t) * 4));
   }
-  const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scales + 16 * j)));
-  RIDGE_UNROLL for (int t = 0; t < T; ++t) {
-    RIDGE_UNROLL for (int c = 1; c < C; ++c) dot[0][t] = _mm512_add_epi32(dot[0][t], dot[c][t]);
-    S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(dot[0][t], sc));
-  }
+  add_scaled<T, C>(dot, _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scales + 16 * j))), S);
 }
 
 template <int T>
