@@ -136,7 +136,6 @@ Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, c
   auto& task = piece.packed_task;
   task.format = w.type == GgmlType::Q4_0 ? isa::PackedFormat::Q4_0 : isa::PackedFormat::Q8_0;
   task.levels = p.levels;
-  task.scales = p.scales;
   task.rows = w.rows;
   task.blocks = p.blocks;
   task.n_tokens = n_tokens;

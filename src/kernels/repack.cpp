@@ -61,8 +61,8 @@ void transpose_quad(const __m128i in[4], uint8_t* out) {
 void pack_panel(const uint8_t* first_row, size_t row_bytes, int64_t n_rows, const SourceBlock& src,
                 const PackedWeights& pw, int64_t panel) {
   const int level_bytes = src.nibbles ? 16 : 32;  // per row per block; 16 per transposed run
-  auto* levels = const_cast<uint8_t*>(pw.levels) + static_cast<size_t>(panel * pw.blocks) * pw.block_bytes;
-  auto* scales = const_cast<uint16_t*>(pw.scales) + static_cast<size_t>(panel * pw.blocks) * kPanelRows;
+  const size_t pair_bytes = packed_pair_bytes(pw.block_bytes);
+  auto* first_pair = const_cast<uint8_t*>(pw.levels) + static_cast<size_t>(panel * ((pw.blocks + 1) / 2)) * pair_bytes;
   // n_rows < 16 only in the last panel: the rest stays zero.
   const uint8_t* rows[kPanelRows];
   for (int64_t i = 0; i < n_rows; ++i) rows[i] = first_row + static_cast<size_t>(i) * row_bytes;
@@ -72,11 +72,13 @@ void pack_panel(const uint8_t* first_row, size_t row_bytes, int64_t n_rows, cons
   // each block waits on memory.
   constexpr int64_t kPrefetchBlocks = 16;
   for (int64_t b = 0; b < pw.blocks; ++b) {
-    uint8_t* dst = levels + static_cast<size_t>(b) * pw.block_bytes;
+    uint8_t* pair = first_pair + static_cast<size_t>(b / 2) * pair_bytes;
+    uint8_t* dst = pair + static_cast<size_t>(b % 2) * pw.block_bytes;
+    uint8_t* scales = pair + 2 * pw.block_bytes + static_cast<size_t>(b % 2) * kPanelRows * 2;
     const size_t at = static_cast<size_t>(b) * src.bytes;
     for (int64_t i = 0; i < n_rows; ++i) {
       if (b + kPrefetchBlocks < pw.blocks) __builtin_prefetch(rows[i] + at + kPrefetchBlocks * src.bytes);
-      std::memcpy(&scales[b * kPanelRows + i], rows[i] + at, 2);
+      std::memcpy(scales + 2 * i, rows[i] + at, 2);
     }
     for (int run = 0; run < level_bytes / 16; ++run) {      // groups 4 * run .. 4 * run + 3
       for (int64_t quad = 0; quad * 4 < n_rows; ++quad) {   // rows 4 * quad .. 4 * quad + 3
@@ -156,8 +158,7 @@ PackedWeights packed_shape(const WeightMatrix& w) {
     pw.storage_bytes = static_cast<size_t>(pw.panels * pw.blocks) * pw.block_bytes;
     return pw;
   }
-  const size_t n_blocks = static_cast<size_t>(pw.panels * pw.blocks);
-  pw.storage_bytes = n_blocks * pw.block_bytes + round_up(n_blocks * kPanelRows * sizeof(uint16_t), kAlign);
+  pw.storage_bytes = static_cast<size_t>(pw.panels * ((pw.blocks + 1) / 2)) * packed_pair_bytes(pw.block_bytes);
   return pw;
 }
 
@@ -206,10 +207,8 @@ std::vector<std::unique_ptr<PackedWeights>> pack_weights_all(const std::vector<c
   size_t max_run_bytes = 0;
   for (size_t m = 0; m < ws.size(); ++m) {
     PackedWeights& pw = *out[m];
-    const size_t level_bytes = static_cast<size_t>(pw.panels * pw.blocks) * pw.block_bytes;
     pw.storage = storage;
     pw.levels = base + at[m];
-    pw.scales = is_packed_kquant(pw.type) ? nullptr : reinterpret_cast<const uint16_t*>(base + at[m] + level_bytes);
     const size_t panel_bytes = ws[m]->row_bytes * kPanelRows;
     const int64_t per_run = std::max<int64_t>(1, static_cast<int64_t>(kUnitSourceBytes / panel_bytes));
     for (int64_t p = 0; p < pw.panels; p += per_run) runs.push_back({m, p, std::min(pw.panels, p + per_run)});

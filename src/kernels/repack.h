@@ -8,19 +8,26 @@
 // for 16 rows (instead of a shuffle-and-reduce per row per token). Rows past
 // the end of the matrix are zero-padded to fill the last panel.
 //
-// Formats (per panel, per block b, at levels + (panel * blocks + b) * bytes):
+// Formats. Q4_0 and Q8_0 store the blocks of a panel in pairs, each pair's
+// scales right after its levels, so a tile reads one sequential stream (a
+// separate scale array is a second stream, which costs decode more than its
+// bytes). Pair k of panel p (blocks 2k and 2k + 1) starts at
+// levels + (p * pairs + k) * pair_bytes, pairs = ceil(blocks / 2):
+//  [levels of block 2k][levels of block 2k + 1][16 f16 scales of block 2k]
+//  [16 f16 scales of block 2k + 1]; with an odd number of blocks the last
+//  pair's second half is zeros. The levels of one block (block_bytes):
 //  - Q4_0: 4 vectors of 64 bytes; lane i of vector g holds row i's quant bytes
 //    qs[4g..4g+3] unchanged, so the low nibbles are elements 4g..4g+3 and the
 //    high nibbles elements 16+4g..16+4g+3 (levels 0..15, offset 8).
 //  - Q8_0: 8 vectors of 64 bytes; lane i of vector g holds row i's levels
 //    q[4g..4g+3] + 128 (levels 0..255, offset 128).
-//  scales + (panel * blocks + b) * 16 holds the 16 rows' f16 block scales.
-// The packed copy takes exactly as many bytes as the original rows (plus the
-// padding of the last panel).
+// pair_bytes = 2 * block_bytes + 64 (576 or 1088: whole cache lines). The
+// packed copy takes as many bytes as the original rows, plus the padding of
+// the last panel (and of an odd last pair).
 //  - Q4_K, Q6_K: one record per (panel, super-block of 256) at levels +
 //    (panel * blocks + s) * block_bytes holding levels, pre-decoded sub-block
 //    scales and the super-block scales together (layouts in repack_kquant.h);
-//    `blocks` counts super-blocks and `scales` is null.
+//    `blocks` counts super-blocks.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,6 +44,9 @@ class ThreadPool;
 
 inline constexpr int64_t kPanelRows = 16;
 
+// Q4_0 / Q8_0: bytes of one pair of blocks (levels of both, then their scales).
+inline constexpr size_t packed_pair_bytes(size_t block_bytes) { return 2 * block_bytes + 2 * kPanelRows * 2; }
+
 struct PackedWeights {
   GgmlType type = GgmlType::F32;
   int64_t rows = 0;
@@ -44,10 +54,9 @@ struct PackedWeights {
   int64_t panels = 0;          // ceil(rows / 16)
   int64_t blocks = 0;          // blocks of 32 per row (K types: super-blocks of 256)
   size_t block_bytes = 0;      // level bytes per (panel, block): 256 for Q4_0, 512 for Q8_0 (K types: the record)
-  const uint8_t* levels = nullptr;
-  const uint16_t* scales = nullptr;
+  const uint8_t* levels = nullptr;  // the whole packed copy (see Formats)
 
-  // Bytes of this matrix's two arrays.
+  // Bytes of this matrix's packed copy.
   size_t bytes() const { return storage_bytes; }
 
   // Keeps the arrays alive: one page-aligned anonymous mapping, shared by all

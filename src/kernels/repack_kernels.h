@@ -15,8 +15,7 @@ enum class PackedFormat : int { Q4_0 = 0, Q8_0 = 1 };
 // of the panels given to the call.
 struct PackedMatmulTask {
   PackedFormat format = PackedFormat::Q4_0;
-  const uint8_t* levels = nullptr;   // [panel][block][block_bytes]
-  const uint16_t* scales = nullptr;  // [panel][block][16] f16
+  const uint8_t* levels = nullptr;   // [panel][pair of blocks]: levels, then scales (repack.h)
   int64_t rows = 0;
   int64_t blocks = 0;                // per row (cols / 32)
   int64_t n_tokens = 0;

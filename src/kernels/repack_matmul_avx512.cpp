@@ -81,14 +81,16 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float*
   constexpr int64_t kBlockBytes = kQ8 ? 512 : 256;
   constexpr int64_t kStride = tile_stride(T);
   const int64_t nb = task.blocks;
-  const uint8_t* lv = task.levels + panel * nb * kBlockBytes;
-  const uint16_t* sc = task.scales + panel * nb * kPanel;
+  constexpr int64_t kPairBytes = 2 * kBlockBytes + 2 * kPanel * 2;
+  const uint8_t* first_pair = task.levels + panel * ((nb + 1) / 2) * kPairBytes;
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
 
   for (int64_t b = 0; b < nb; ++b, xp += kStride) {
-    const uint8_t* blk = lv + b * kBlockBytes;
+    // Block b: its levels, then (after the pair's second block) its scales.
+    const uint8_t* blk = first_pair + (b >> 1) * kPairBytes + (b & 1) * kBlockBytes;
+    const uint8_t* sc = first_pair + (b >> 1) * kPairBytes + 2 * kBlockBytes + (b & 1) * (kPanel * 2);
     // With few tokens, one chain of 8 dependent vpdpbusd per block would bound
     // the loop by their latency: split the groups over kChains independent
     // sums (integer addition is exact, so the result is the same bits).
@@ -112,7 +114,7 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float*
         group(g + 4, _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles));
       }
     }
-    const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc + b * kPanel)));
+    const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc)));
     for (int t = 0; t < T; ++t)
       for (int c = 1; c < kChains; ++c) isum[0][t] = _mm512_add_epi32(isum[0][t], isum[c][t]);
     for (int t = 0; t < T; ++t)
