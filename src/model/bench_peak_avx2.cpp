@@ -30,4 +30,16 @@ float fma_peak_loop_avx2(int64_t iterations) {
 
 int64_t fma_peak_flops_per_round_avx2() { return int64_t{kAccumulators} * 8 * 2; }
 
+uint64_t read_sum_avx2(const uint64_t* begin, const uint64_t* end) {
+  __m256i s[8];
+  for (auto& v : s) v = _mm256_setzero_si256();
+  for (const uint64_t* p = begin; p + 32 <= end; p += 32)
+    for (int k = 0; k < 8; ++k)
+      s[k] = _mm256_add_epi64(s[k], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 4 * k)));
+  for (int k = 1; k < 8; ++k) s[0] = _mm256_add_epi64(s[0], s[k]);
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s[0]);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
 }  // namespace ridge::model
