@@ -81,7 +81,7 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float*
   constexpr int64_t kBlockBytes = kQ8 ? 512 : 256;
   constexpr int64_t kStride = tile_stride(T);
   const int64_t nb = task.blocks;
-  constexpr int64_t kPairBytes = 2 * kBlockBytes + 2 * kPanel * 2;
+  constexpr int64_t kPairBytes = 2 * kBlockBytes + 2 * kPanel * 2;  // packed_pair_bytes (repack.h)
   const uint8_t* first_pair = task.levels + panel * ((nb + 1) / 2) * kPairBytes;
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
   __m512 acc[T];
@@ -89,8 +89,9 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float*
 
   for (int64_t b = 0; b < nb; ++b, xp += kStride) {
     // Block b: its levels, then (after the pair's second block) its scales.
-    const uint8_t* blk = first_pair + (b >> 1) * kPairBytes + (b & 1) * kBlockBytes;
-    const uint8_t* sc = first_pair + (b >> 1) * kPairBytes + 2 * kBlockBytes + (b & 1) * (kPanel * 2);
+    const uint8_t* pair = first_pair + (b >> 1) * kPairBytes;
+    const uint8_t* blk = pair + (b & 1) * kBlockBytes;
+    const uint8_t* sc = pair + 2 * kBlockBytes + (b & 1) * (kPanel * 2);
     // With few tokens, one chain of 8 dependent vpdpbusd per block would bound
     // the loop by their latency: split the groups over kChains independent
     // sums (integer addition is exact, so the result is the same bits).
