@@ -51,7 +51,7 @@ void attention_tile_scalar(const isa::AttentionTile& t, std::vector<float>& acc)
   acc.resize(static_cast<size_t>(hd));
   for (int i = 0; i < t.n_tokens; ++i) {
     const int64_t last = t.first_pos + i;
-    for (int g = 0; g < t.group; ++g) {
+    for (int g = t.head_begin; g < t.head_begin + t.n_heads; ++g) {
       const int64_t offset = i * t.q_stride + static_cast<int64_t>(t.kv_head * t.group + g) * hd;
       const float* q = t.q + offset;
       float m = -std::numeric_limits<float>::infinity(), l = 0.f;
@@ -98,10 +98,12 @@ void validate(std::span<const AttentionRun> runs, const AttentionShape& shape) {
   }
 }
 
-// A work item: one run's tile of query tokens for one KV head.
+// A work item: one run's tile of query tokens for some of the query heads of one KV head.
 struct TileRef {
   int32_t run;
   int32_t kv_head;
+  int32_t head_begin;  // within the group
+  int32_t n_heads;
   int64_t token_begin;
   int64_t n_tokens;
 };
@@ -178,10 +180,15 @@ int64_t attention_tile_tokens(const AttentionShape& shape) {
   return std::clamp<int64_t>(4096 / (group * hd_pad), 1, 16);
 }
 
+int attention_segment_keys(int64_t rows) {
+  return static_cast<int>(std::clamp<int64_t>(16384 / std::max<int64_t>(rows, 1) / 16 * 16, 16, 512));
+}
+
 int64_t attention_scratch_floats(int64_t rows, int head_dim) {
   const int64_t hd_pad = (head_dim + 15) / 16 * 16, rows_pad = (rows + 15) / 16 * 16;
-  // K chunk, V chunk, probabilities, accumulators, then max / sum / correction per row.
-  return head_dim * 16 + 16 * hd_pad + rows * 16 + rows * hd_pad + 3 * rows_pad;
+  // K chunk, V chunk, a segment's scores / probabilities per row (and one
+  // chunk's overhang), accumulators, then max / sum / correction per row.
+  return head_dim * 16 + 16 * hd_pad + rows * (attention_segment_keys(rows) + 16) + rows * hd_pad + 3 * rows_pad;
 }
 
 void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, ThreadPool& pool) {
@@ -194,6 +201,14 @@ void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, 
   validate(runs, shape);
   const int group = shape.n_head / shape.n_kv_heads;
   const int64_t tile_tokens = attention_tile_tokens(shape);
+  int64_t n_tiles = 0;
+  for (const AttentionRun& r : runs) n_tiles += (r.n_tokens + tile_tokens - 1) / tile_tokens * shape.n_kv_heads;
+  // Few tiles (a decode step: one per KV head) would leave the threads
+  // unevenly loaded: one that starts late, or gets one tile more, holds up
+  // the layer. Then each tile takes only part of its group's query heads
+  // (the K/V chunks are converted once per part instead of once per group).
+  const int64_t want = 4 * static_cast<int64_t>(pool.size());
+  const int parts = n_tiles >= want ? 1 : static_cast<int>(std::min<int64_t>(group, (want + n_tiles - 1) / n_tiles));
   // Later tiles of a run see more keys; listing them first lets the pool's
   // dynamic hand-out end with the cheap ones, so the threads finish together.
   std::vector<TileRef> tiles;
@@ -202,7 +217,10 @@ void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, 
     for (int64_t end = n; end > 0; end -= tile_tokens) {
       const int64_t begin = std::max<int64_t>(0, end - tile_tokens);
       for (int h = 0; h < shape.n_kv_heads; ++h)
-        tiles.push_back({static_cast<int32_t>(r), h, begin, end - begin});
+        for (int part = 0; part < parts; ++part) {
+          const int g0 = group * part / parts, g1 = group * (part + 1) / parts;
+          tiles.push_back({static_cast<int32_t>(r), h, g0, g1 - g0, begin, end - begin});
+        }
     }
   }
   std::sort(tiles.begin(), tiles.end(), [&](const TileRef& a, const TileRef& b) {
@@ -225,15 +243,18 @@ void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, 
       t.n_kv_heads = shape.n_kv_heads;
       t.head_dim = shape.head_dim;
       t.group = group;
+      t.head_begin = ref.head_begin;
+      t.n_heads = ref.n_heads;
       t.kv_head = ref.kv_head;
       t.n_tokens = static_cast<int>(ref.n_tokens);
       t.first_pos = run.first_pos + ref.token_begin;
       t.scale = shape.scale;
+      t.segment_keys = attention_segment_keys(ref.n_tokens * ref.n_heads);
       if (path == KernelPath::Scalar) {
         attention_tile_scalar(t, scratch);
         continue;
       }
-      scratch.resize(static_cast<size_t>(attention_scratch_floats(ref.n_tokens * group, shape.head_dim)));
+      scratch.resize(static_cast<size_t>(attention_scratch_floats(ref.n_tokens * ref.n_heads, shape.head_dim)));
       t.scratch = scratch.data();
       if (path == KernelPath::Avx512)
         isa::attention_tile_avx512(t);

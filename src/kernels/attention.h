@@ -91,7 +91,14 @@ void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, 
 // well, few enough that the tile's accumulators stay in the L1 cache.
 int64_t attention_tile_tokens(const AttentionShape& shape);
 
-// Scratch floats one tile of `rows` query rows (tokens x group) needs on the SIMD paths.
+// Keys per softmax segment for a tile of `rows` query rows on the SIMD paths
+// (a multiple of 16, 16 to 512): a tile scores a whole segment of keys before
+// one online-softmax update per row, so the horizontal maximum and sum and the
+// rescale of the accumulators happen once per segment, not once per 16 keys.
+// The segment's probabilities (rows x keys floats) stay within 64 KiB.
+int attention_segment_keys(int64_t rows);
+
+// Scratch floats one tile of `rows` query rows (tokens x heads) needs on the SIMD paths.
 int64_t attention_scratch_floats(int64_t rows, int head_dim);
 
 }  // namespace ridge::kernels

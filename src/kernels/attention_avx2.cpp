@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/attention_isa.h"
 #include "kernels/exp_f32x8.h"
@@ -21,6 +22,7 @@ Vec vload(const float* p) { return _mm256_loadu_ps(p); }
 void vstore(float* p, Vec v) { _mm256_storeu_ps(p, v); }
 Vec vadd(Vec a, Vec b) { return _mm256_add_ps(a, b); }
 Vec vmul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+Vec vmax(Vec a, Vec b) { return _mm256_max_ps(a, b); }
 Vec vfmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
 float first_lane(Vec v) { return _mm256_cvtss_f32(v); }
 

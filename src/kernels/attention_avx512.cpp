@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/attention_isa.h"
 
@@ -27,6 +28,7 @@ Vec vload(const float* p) { return _mm512_loadu_ps(p); }
 void vstore(float* p, Vec v) { _mm512_storeu_ps(p, v); }
 Vec vadd(Vec a, Vec b) { return _mm512_add_ps(a, b); }
 Vec vmul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+Vec vmax(Vec a, Vec b) { return _mm512_max_ps(a, b); }
 Vec vfmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
 float hmax(Vec v) { return _mm512_reduce_max_ps(v); }
 float hsum(Vec v) { return _mm512_reduce_add_ps(v); }

@@ -9,11 +9,12 @@
 
 namespace ridge::kernels::isa {
 
-// One unit of attention work: the query heads that share KV head `kv_head`
-// (`group` of them) for `n_tokens` query tokens at positions first_pos,
-// first_pos + 1, ... of one sequence. Query row (token i, head g of the group)
-// is q + i * q_stride + (kv_head * group + g) * head_dim; its output goes to the
-// same offset of `out`. Token i attends to positions [0, first_pos + i].
+// One unit of attention work: query heads head_begin .. head_begin + n_heads - 1
+// of the `group` that share KV head `kv_head`, for `n_tokens` query tokens at
+// positions first_pos, first_pos + 1, ... of one sequence. Query row (token i,
+// head g of the group) is q + i * q_stride + (kv_head * group + g) * head_dim;
+// its output goes to the same offset of `out`. Token i attends to positions
+// [0, first_pos + i].
 //
 // K and V are F16 (or F32 where `f32`) in blocks of block_size positions (see
 // PagedKv in attention.h for the layout): position p is slot p % block_size of
@@ -29,11 +30,15 @@ struct AttentionTile {
   int n_kv_heads = 0;
   int head_dim = 0;
   int group = 0;
+  int head_begin = 0;
+  int n_heads = 0;
   int kv_head = 0;
   int n_tokens = 0;
   int64_t first_pos = 0;
   float scale = 0.f;
-  // At least attention_scratch_floats(n_tokens * group, head_dim) floats (attention.h).
+  // Keys per softmax segment (a multiple of 16; see attention_segment_keys in attention.h).
+  int segment_keys = 0;
+  // At least attention_scratch_floats(n_tokens * n_heads, head_dim) floats (attention.h).
   float* scratch = nullptr;
 };
 

@@ -323,18 +323,30 @@ void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* o
   }
 }
 
-void rope_normal(float* v, int n_heads, int head_dim, int rope_dims, int64_t pos, const double* inv_freq) {
+void rope_angles(int rope_dims, int64_t pos, const double* inv_freq, float* cs) {
   for (int i = 0; i < rope_dims / 2; ++i) {
     const double theta = static_cast<double>(pos) * inv_freq[i];
-    const float c = static_cast<float>(std::cos(theta));
-    const float s = static_cast<float>(std::sin(theta));
-    for (int h = 0; h < n_heads; ++h) {
-      float* p = v + static_cast<int64_t>(h) * head_dim + 2 * i;
-      const float a = p[0], b = p[1];
-      p[0] = a * c - b * s;
-      p[1] = a * s + b * c;
+    cs[2 * i] = static_cast<float>(std::cos(theta));
+    cs[2 * i + 1] = static_cast<float>(std::sin(theta));
+  }
+}
+
+void rope_rotate(float* v, int n_heads, int head_dim, int rope_dims, const float* cs) {
+  for (int h = 0; h < n_heads; ++h) {
+    float* p = v + static_cast<int64_t>(h) * head_dim;
+    for (int i = 0; i < rope_dims / 2; ++i) {
+      const float c = cs[2 * i], s = cs[2 * i + 1];
+      const float a = p[2 * i], b = p[2 * i + 1];
+      p[2 * i] = a * c - b * s;
+      p[2 * i + 1] = a * s + b * c;
     }
   }
+}
+
+void rope_normal(float* v, int n_heads, int head_dim, int rope_dims, int64_t pos, const double* inv_freq) {
+  std::vector<float> cs(static_cast<size_t>(rope_dims / 2) * 2);
+  rope_angles(rope_dims, pos, inv_freq, cs.data());
+  rope_rotate(v, n_heads, head_dim, rope_dims, cs.data());
 }
 
 void silu_mul(float* g, const float* u, int64_t n) { silu_mul(g, u, n, active_kernel_path()); }

@@ -73,6 +73,13 @@ void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* o
 // (GGML "normal" mode, as llama uses).
 void rope_normal(float* v, int n_heads, int head_dim, int rope_dims, int64_t pos, const double* inv_freq);
 
+// The same rotation in two steps, so a forward pass computes each position's
+// angles once instead of once per layer and per q / k: rope_angles writes
+// cos and sin of pos * inv_freq[i] to cs[2i], cs[2i + 1] for i < rope_dims / 2,
+// and rope_rotate applies them (rope_normal == rope_angles + rope_rotate).
+void rope_angles(int rope_dims, int64_t pos, const double* inv_freq, float* cs);
+void rope_rotate(float* v, int n_heads, int head_dim, int rope_dims, const float* cs);
+
 // g[i] = silu(g[i]) * u[i]
 void silu_mul(float* g, const float* u, int64_t n);
 void silu_mul(float* g, const float* u, int64_t n, KernelPath path);

@@ -298,6 +298,10 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
         *v = buffer(n * kv_dim), *att = buffer(n * q_dim), *tmp = buffer(n * E), *gate = buffer(n * F),
         *up = buffer(n * F);
   for (int64_t t = 0; t < n; ++t) kernels::get_row(tok_embd_, batch.tokens[t], &x[t * E]);
+  // Each token's rotary angles, shared by every layer's q and k.
+  const int rope_dims = static_cast<int>(hp_.rope_dims);
+  float* rope_cs = buffer(n * std::max(rope_dims, 1));
+  for (int64_t t = 0; t < n; ++t) kernels::rope_angles(rope_dims, batch.pos[t], inv_freq_.data(), &rope_cs[t * rope_dims]);
 
   // Attention runs: consecutive tokens of one sequence at consecutive
   // positions (a prefill chunk, a decode token) share their K/V reads.
@@ -331,10 +335,9 @@ void LlamaModel::run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool
       kernels::matmul_multi(ws, xn, n, ys, pool);
     }
     for (int64_t t = 0; t < n; ++t) {
-      kernels::rope_normal(&q[t * q_dim], static_cast<int>(H), static_cast<int>(hd), static_cast<int>(hp_.rope_dims),
-                           batch.pos[t], inv_freq_.data());
-      kernels::rope_normal(&k[t * kv_dim], static_cast<int>(Hkv), static_cast<int>(hd),
-                           static_cast<int>(hp_.rope_dims), batch.pos[t], inv_freq_.data());
+      kernels::rope_rotate(&q[t * q_dim], static_cast<int>(H), static_cast<int>(hd), rope_dims, &rope_cs[t * rope_dims]);
+      kernels::rope_rotate(&k[t * kv_dim], static_cast<int>(Hkv), static_cast<int>(hd), rope_dims,
+                           &rope_cs[t * rope_dims]);
       cache.write(static_cast<int>(l), batch.seq[t], batch.pos[t], &k[t * kv_dim], &v[t * kv_dim]);
     }
     // Views are fetched on the calling thread; the cache is not touched concurrently.

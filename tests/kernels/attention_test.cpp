@@ -151,7 +151,9 @@ TEST(Attention, EveryPathMatchesScalarOnAwkwardShapes) {
         cases.push_back({hd, 2, group, block, n_pos, 1});                        // decode
         cases.push_back({hd, 2, group, block, n_pos, std::min<int64_t>(n_pos, 19)});  // tiles of tokens
       }
-  cases.push_back({64, 4, 8, 32, 300, 300});  // a whole prefill, bigger blocks
+  cases.push_back({64, 4, 8, 32, 300, 300});  // a whole prefill, bigger blocks (two softmax segments)
+  cases.push_back({64, 2, 1, 16, 1100, 1});   // a long decode: softmax segments of 512 keys, the last one partial
+  cases.push_back({64, 2, 8, 16, 1100, 1});
   cases.push_back({64, 1, 2, 7, 61, 61});     // blocks that split key chunks
   // F32 blocks: the same kernels with plain loads.
   cases.push_back({64, 2, 4, 16, 100, 19, GgmlType::F32});
@@ -226,14 +228,19 @@ TEST(Attention, SeveralRunsInOneCallEqualSeparateCalls) {
 }
 
 TEST(Attention, ResultDoesNotDependOnTheThreadCount) {
-  const Case c{64, 4, 8, 16, 200, 40};
-  const PagedSequence kv({c.block_size, c.n_kv_heads, c.head_dim, c.type}, c.n_pos, 5);
-  const auto q = randn(static_cast<size_t>(c.n_tokens * 32 * 64), 6);
-  kernels::ThreadPool one(1), three(3);
-  for (KernelPath path : kernels::supported_kernel_paths()) {
-    const auto a = run_attention(c, kv, q, 0.125f, path, one);
-    const auto b = run_attention(c, kv, q, 0.125f, path, three);
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << kernels::kernel_path_name(path) << " at " << i;
+  // A prefill chunk, and a decode token: with few tiles the query heads of a
+  // group are split over several tiles (one thread: whole groups; three
+  // threads: parts of 2, 3 and 3 heads), which must not change any bit.
+  for (const Case c : {Case{64, 4, 8, 16, 200, 40}, Case{64, 4, 8, 16, 200, 1}}) {
+    const PagedSequence kv({c.block_size, c.n_kv_heads, c.head_dim, c.type}, c.n_pos, 5);
+    const auto q = randn(static_cast<size_t>(c.n_tokens * 32 * 64), 6);
+    kernels::ThreadPool one(1), three(3);
+    for (KernelPath path : kernels::supported_kernel_paths()) {
+      const auto a = run_attention(c, kv, q, 0.125f, path, one);
+      const auto b = run_attention(c, kv, q, 0.125f, path, three);
+      for (size_t i = 0; i < a.size(); ++i)
+        ASSERT_EQ(a[i], b[i]) << kernels::kernel_path_name(path) << " " << describe(c) << " at " << i;
+    }
   }
 }
 
