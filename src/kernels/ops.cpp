@@ -69,15 +69,16 @@ int64_t activation_block(GgmlType type) {
 }
 
 void validate(const WeightMatrix& w, int64_t n_tokens) {
-  const std::string what = std::string("matmul on ") + std::string(ggml_type_name(w.type)) + " weights";
-  if (!tensor::can_dequantize(w.type)) throw std::invalid_argument(what + ": the type is not supported");
-  if (w.cols < 0 || w.rows < 0 || n_tokens < 0) throw std::invalid_argument(what + ": negative size");
+  // Called for every matrix of every step: the message is built only on failure.
+  auto what = [&] { return std::string("matmul on ") + std::string(ggml_type_name(w.type)) + " weights"; };
+  if (!tensor::can_dequantize(w.type)) throw std::invalid_argument(what() + ": the type is not supported");
+  if (w.cols < 0 || w.rows < 0 || n_tokens < 0) throw std::invalid_argument(what() + ": negative size");
   const int64_t bs = ggml_type_traits(w.type).block_size;
   if (w.cols % bs != 0)
-    throw std::invalid_argument(what + ": " + std::to_string(w.cols) + " columns are not a multiple of the block size " +
-                                std::to_string(bs));
+    throw std::invalid_argument(what() + ": " + std::to_string(w.cols) +
+                                " columns are not a multiple of the block size " + std::to_string(bs));
   if (w.rows > 0 && w.row_bytes < ggml_row_bytes(w.type, w.cols))
-    throw std::invalid_argument(what + ": row_bytes " + std::to_string(w.row_bytes) + " is smaller than a row of " +
+    throw std::invalid_argument(what() + ": row_bytes " + std::to_string(w.row_bytes) + " is smaller than a row of " +
                                 std::to_string(w.cols) + " elements");
 }
 
