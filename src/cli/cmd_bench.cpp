@@ -36,14 +36,19 @@ constexpr const char* kBenchHelp =
     "  tgN     decode: N tokens, one forward pass each\n"
     "  batchB  B sequences decoding N tokens together (one token of each per pass);\n"
     "          tokens/s counts all sequences' tokens\n"
-    "Each is the median of REPS runs after a warm-up. Rooflines, measured before\n"
-    "and after the tests (the better of the two counts): streaming-read bandwidth\n"
-    "(a buffer much larger than the cache, read by the same threads) and FP32 FMA\n"
-    "peak (a register-resident FMA loop per thread). Reported against them:\n"
+    "Each is the median of REPS runs after a warm-up. Rooflines: streaming-read\n"
+    "bandwidth (a buffer much larger than the cache, read by the same threads),\n"
+    "sampled before the tests, between any two runs and after the tests; FP32 FMA\n"
+    "peak (a register-resident FMA loop per thread), before and after the tests,\n"
+    "the better counting. Reported against them:\n"
     "  GFLOP/s    2 x matmul parameters x tokens/s (all weight matrices, output\n"
     "             included, as llama.cpp's figures count them), and its ratio to the peak\n"
-    "  weight GB/s  weight bytes read per forward pass x passes/s, and its share of\n"
-    "             the bandwidth (for tgN this is the decode roofline share)\n"
+    "  weight GB/s  weight bytes read per forward pass x passes/s\n"
+    "  / bandwidth  each run's weight GB/s against the bandwidth sampled next to it\n"
+    "             (the better of the samples just before and just after the run: the\n"
+    "             memory speed of a shared machine drifts), the median over the runs;\n"
+    "             for tgN this is the decode roofline share. --json also gives each\n"
+    "             run's share and roofline, and the share of the best sample of all\n"
     "\n"
     "  -m, --model FILE     GGUF model (required)\n"
     "  -p, --n-prompt P     prompt tokens, 0 skips (default 512)\n"
@@ -102,6 +107,9 @@ struct TestResult {
   std::vector<double> tokens_per_s;  // one per repetition
   double median = 0, stddev = 0;
   double passes_per_token = 1;       // forward passes per token (1/P for prefill, 1/B for batches)
+  // Per repetition: the streaming-read roofline next to it (the better of the
+  // samples just before and just after it) and the run's share of it.
+  std::vector<double> roofline_bytes_per_s, bandwidth_share;
 };
 
 double median_of(std::vector<double> v) {
@@ -243,11 +251,25 @@ int cmd_bench(int argc, char** argv) {
     if (n_gen > 0) tests.push_back({"tg" + std::to_string(n_gen), 0, n_gen, 1});
     for (int64_t b : batches) tests.push_back({"batch" + std::to_string(b), 0, n_gen, b});
 
-    // Rooflines before the tests and again after them, keeping the better of
-    // each: on a shared machine the memory system's speed drifts, and a
-    // roofline taken at a slow moment would flatter the shares.
-    auto bw = model::measure_read_bandwidth(static_cast<uint64_t>(bandwidth_mib) << 20, threads);
+    // The streaming-read roofline is sampled before the tests, next to every
+    // repetition and after the tests. On a shared machine the memory system's
+    // speed drifts (here by 15% within a minute), so each repetition's
+    // weight-read rate is compared with the roofline measured next to it: the
+    // better of the samples just before and just after it, so a sample taken
+    // at a slow moment cannot flatter the share. A test's share is the median
+    // of its repetitions' shares. The header reports the best sample of all.
+    // The FMA peak (which does not drift that way) is measured before and
+    // after the tests, keeping the better.
+    const model::ReadBandwidthProbe probe(static_cast<uint64_t>(bandwidth_mib) << 20, threads);
+    auto bw = probe.measure(5);
     auto peak = model::measure_fma_peak(threads);
+    double bw_low = bw.bytes_per_s;
+    auto sample_bandwidth = [&] {
+      const auto b = probe.measure(2);
+      if (b.bytes_per_s > bw.bytes_per_s) bw = b;
+      bw_low = std::min(bw_low, b.bytes_per_s);
+      return b.bytes_per_s;
+    };
 
     Bencher bencher(*model, pool, kv_type);
     std::vector<TestResult> results;
@@ -256,21 +278,36 @@ int cmd_bench(int argc, char** argv) {
       r.test = t;
       bencher.run(t, /*warmup=*/true);
       const int64_t tokens = t.n_prompt > 0 ? t.n_prompt : t.n_gen * t.n_seqs;
-      for (int64_t i = 0; i < reps; ++i) r.tokens_per_s.push_back(static_cast<double>(tokens) / bencher.run(t, false));
+      r.passes_per_token = t.n_prompt > 0 ? 1.0 / static_cast<double>(t.n_prompt) : 1.0 / static_cast<double>(t.n_seqs);
+      double before = sample_bandwidth();
+      for (int64_t i = 0; i < reps; ++i) {
+        const double tps = static_cast<double>(tokens) / bencher.run(t, false);
+        const double after = sample_bandwidth();
+        const double roofline = std::max(before, after);
+        r.tokens_per_s.push_back(tps);
+        r.roofline_bytes_per_s.push_back(roofline);
+        r.bandwidth_share.push_back(static_cast<double>(stats.weight_bytes_per_pass) * tps * r.passes_per_token /
+                                    roofline);
+        before = after;
+      }
       r.median = median_of(r.tokens_per_s);
       r.stddev = stddev_of(r.tokens_per_s);
-      r.passes_per_token = t.n_prompt > 0 ? 1.0 / static_cast<double>(t.n_prompt) : 1.0 / static_cast<double>(t.n_seqs);
       results.push_back(r);
     }
 
-    const auto bw_after = model::measure_read_bandwidth(static_cast<uint64_t>(bandwidth_mib) << 20, threads);
+    const auto bw_after = probe.measure(5);
     if (bw_after.bytes_per_s > bw.bytes_per_s) bw = bw_after;
+    bw_low = std::min(bw_low, bw_after.bytes_per_s);
     const auto peak_after = model::measure_fma_peak(threads);
     if (peak_after.flops_per_s > peak.flops_per_s) peak = peak_after;
     const double bw_gbs = bw.bytes_per_s / 1e9, peak_gflops = peak.flops_per_s / 1e9;
     auto gflops = [&](const TestResult& r) { return 2.0 * static_cast<double>(stats.matmul_params) * r.median / 1e9; };
     auto weight_gbs = [&](const TestResult& r) {
       return static_cast<double>(stats.weight_bytes_per_pass) * r.median * r.passes_per_token / 1e9;
+    };
+    auto gbs = [](std::vector<double> v) {
+      for (double& x : v) x /= 1e9;
+      return v;
     };
     if (json) {
       for (const auto& r : results) {
@@ -300,7 +337,10 @@ int cmd_bench(int argc, char** argv) {
             {"gflops_effective", gflops(r)},
             {"fma_peak_ratio", gflops(r) / peak_gflops},
             {"weight_read_gb_s", weight_gbs(r)},
-            {"bandwidth_share", weight_gbs(r) / bw_gbs},
+            {"bandwidth_share", median_of(r.bandwidth_share)},
+            {"samples_bandwidth_share", r.bandwidth_share},
+            {"samples_bandwidth_gb_s", gbs(r.roofline_bytes_per_s)},
+            {"bandwidth_share_of_best", weight_gbs(r) / bw_gbs},
         };
         std::printf("%s\n", j.dump().c_str());
       }
@@ -317,8 +357,11 @@ int cmd_bench(int argc, char** argv) {
     std::printf("kernels: %s   threads: %d   repetitions: %lld (median after a warm-up)\n", kernel_path, threads,
                 static_cast<long long>(reps));
     std::printf("load: %.0f ms (map, validate, bind and repack the weights)\n", load_ms);
-    std::printf("rooflines: streaming read %.2f GB/s (%lld MiB, %d threads); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n\n",
-                bw_gbs, static_cast<long long>(bw.buffer_bytes >> 20), threads, peak_gflops, peak.isa.c_str(), threads);
+    std::printf("rooflines: streaming read %.2f GB/s best, %.2f lowest of the samples next to the runs (%lld MiB, %d "
+                "threads); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n",
+                bw_gbs, bw_low / 1e9, static_cast<long long>(bw.buffer_bytes >> 20), threads, peak_gflops,
+                peak.isa.c_str(), threads);
+    std::printf("/ bandwidth: each run's weight reads against the roofline sampled next to it (median)\n\n");
     std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "test", "t/s", "+/-", "GFLOP/s", "/ FMA peak",
                 "weight GB/s", "/ bandwidth");
     std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "---", "---:", "---:", "---:", "---:", "---:",
@@ -327,7 +370,7 @@ int cmd_bench(int argc, char** argv) {
       std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %10s%% |\n", r.test.name.c_str(),
                   fixed(r.median, 2).c_str(), fixed(r.stddev, 2).c_str(), fixed(gflops(r), 1).c_str(),
                   fixed(gflops(r) / peak_gflops, 2).c_str(), fixed(weight_gbs(r), 2).c_str(),
-                  fixed(100.0 * weight_gbs(r) / bw_gbs, 1).c_str());
+                  fixed(100.0 * median_of(r.bandwidth_share), 1).c_str());
     std::fflush(stdout);
     return 0;
   } catch (const std::exception& e) {

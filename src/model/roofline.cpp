@@ -102,24 +102,31 @@ FmaKernel best_fma_kernel() {
 
 }  // namespace
 
-ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int passes) {
+ReadBandwidthProbe::ReadBandwidthProbe(uint64_t buffer_bytes, int threads) : threads_(threads) {
   if (buffer_bytes < (uint64_t{1} << 20)) throw std::invalid_argument("read bandwidth: buffer must be at least 1 MiB");
-  if (threads < 1 || passes < 1) throw std::invalid_argument("read bandwidth: threads and passes must be positive");
-  const uint64_t words = buffer_bytes / sizeof(uint64_t);
-  std::unique_ptr<uint64_t[]> buf(new uint64_t[words]);  // left unwritten: each thread writes its own slice
-  auto slice = [&](int t) { return std::pair<uint64_t, uint64_t>{words * t / threads, words * (t + 1) / threads}; };
-  std::vector<uint64_t> sinks(static_cast<size_t>(threads) * 8, 0);  // 64 bytes apart: no false sharing
+  if (threads < 1) throw std::invalid_argument("read bandwidth: threads must be positive");
+  words_ = buffer_bytes / sizeof(uint64_t);
+  buf_.reset(new uint64_t[words_]);  // left unwritten here: each thread writes its own slice
+  // Writing the pages makes them real (none stays a shared zero page) and
+  // places them where the thread that reads them first touched them.
+  timed_rounds(threads_, 1, [&](int t, int) {
+    uint64_t* p = buf_.get();
+    for (uint64_t i = words_ * t / threads_, e = words_ * (t + 1) / threads_; i < e; ++i)
+      p[i] = i * 0x9e3779b97f4a7c15ULL;
+  });
+}
+
+ReadBandwidth ReadBandwidthProbe::measure(int passes) const {
+  if (passes < 1) throw std::invalid_argument("read bandwidth: passes must be positive");
+  std::vector<uint64_t> sinks(static_cast<size_t>(threads_) * 8, 0);  // 64 bytes apart: no false sharing
   __builtin_cpu_init();
   const bool wide = __builtin_cpu_supports("avx2");
-
-  // Round 0 writes the pages (so none is a shared zero page); the rest read.
-  const auto seconds = timed_rounds(threads, passes + 1, [&](int t, int round) {
-    const auto [b, e] = slice(t);
-    uint64_t* p = buf.get();
-    if (round == 0) {
-      for (uint64_t i = b; i < e; ++i) p[i] = i * 0x9e3779b97f4a7c15ULL;
-      return;
-    }
+  // One pass more than timed, first: pages left idle between measurements may
+  // have been reclaimed from this process (or lost their TLB entries) and would
+  // be faulted back in on the first read.
+  auto seconds = timed_rounds(threads_, passes + 1, [&](int t, int) {
+    const uint64_t b = words_ * t / threads_, e = words_ * (t + 1) / threads_;
+    const uint64_t* p = buf_.get();
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     uint64_t i = b;
     if (wide) {  // the fastest loads where the CPU has them (bench_peak.h)
@@ -137,15 +144,19 @@ ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int pas
     sinks[static_cast<size_t>(t) * 8] += s0 + s1 + s2 + s3;
   });
   ReadBandwidth r;
-  r.buffer_bytes = words * sizeof(uint64_t);
-  r.threads = threads;
+  r.buffer_bytes = words_ * sizeof(uint64_t);
+  r.threads = threads_;
   r.passes = passes;
-  const double best = *std::min_element(seconds.begin() + 1, seconds.end());
-  r.bytes_per_s = static_cast<double>(r.buffer_bytes) / best;
+  r.bytes_per_s = static_cast<double>(r.buffer_bytes) / *std::min_element(seconds.begin() + 1, seconds.end());
   // Keep the sums observable so the reads cannot be dropped.
   volatile uint64_t keep = 0;
   for (uint64_t s : sinks) keep = keep + s;
   return r;
+}
+
+ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int passes) {
+  if (passes < 1) throw std::invalid_argument("read bandwidth: threads and passes must be positive");
+  return ReadBandwidthProbe(buffer_bytes, threads).measure(passes);
 }
 
 FmaPeak measure_fma_peak(int threads, double seconds) {

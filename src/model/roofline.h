@@ -4,6 +4,7 @@
 // per step) and FP32 FMA peak (the yardstick for prefill's arithmetic).
 // Both use the same thread count as the benchmark they accompany.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace ridge::model {
@@ -19,6 +20,21 @@ struct ReadBandwidth {
 // cache, e.g. 1 GiB) split over `threads` threads, `passes` times; returns the
 // best pass. Throws std::invalid_argument for a buffer under 1 MiB or no threads.
 ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int passes = 5);
+
+// The same measurement with the buffer kept between measurements (allocated
+// and written once, by the threads that read it), so it can be repeated next
+// to each run of a benchmark at the cost of the reads alone.
+class ReadBandwidthProbe {
+ public:
+  // Throws std::invalid_argument like measure_read_bandwidth.
+  ReadBandwidthProbe(uint64_t buffer_bytes, int threads);
+  ReadBandwidth measure(int passes) const;
+
+ private:
+  std::unique_ptr<uint64_t[]> buf_;
+  uint64_t words_ = 0;
+  int threads_ = 0;
+};
 
 struct FmaPeak {
   double flops_per_s = 0;  // best repetition, all threads together

@@ -36,5 +36,19 @@ TEST(Roofline, MeasurementsArePositiveAndFinite) {
   EXPECT_THROW(measure_read_bandwidth(1000, 2, 2), std::invalid_argument);
 }
 
+TEST(Roofline, ProbeMeasuresRepeatedlyOnOneBuffer) {
+  const ReadBandwidthProbe probe(uint64_t{8} << 20, 2);
+  for (int i = 0; i < 3; ++i) {
+    const ReadBandwidth bw = probe.measure(2);
+    EXPECT_GT(bw.bytes_per_s, 0);
+    EXPECT_TRUE(std::isfinite(bw.bytes_per_s));
+    EXPECT_EQ(bw.buffer_bytes, uint64_t{8} << 20);
+    EXPECT_EQ(bw.threads, 2);
+  }
+  EXPECT_THROW(probe.measure(0), std::invalid_argument);
+  EXPECT_THROW(ReadBandwidthProbe(1000, 2), std::invalid_argument);
+  EXPECT_THROW(ReadBandwidthProbe(uint64_t{8} << 20, 0), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace ridge::model
