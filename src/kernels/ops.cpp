@@ -113,6 +113,7 @@ static_assert(kUnitRows == kPanelRows && kUnitRows % isa::kRowGroup == 0,
 struct Piece {
   bool packed = false;
   isa::PackedMatmulTask packed_task;
+  void (*packed_fn)(const isa::PackedMatmulTask&, int64_t, int64_t) = nullptr;
   bool packed_kquant = false;
   isa::PackedKQuantMatmulTask kquant_task;
   isa::MatmulTask task;
@@ -120,7 +121,7 @@ struct Piece {
   int64_t units = 0;
 
   void run(int64_t u0, int64_t u1) const {
-    if (packed) return isa::packed_matmul_panels_avx512(packed_task, u0, u1);
+    if (packed) return packed_fn(packed_task, u0, u1);
     if (packed_kquant) return isa::packed_kquant_matmul_panels_avx512(kquant_task, u0, u1);
     rows_fn(task, u0 * kUnitRows, std::min(task.rows, u1 * kUnitRows));
   }
@@ -130,10 +131,11 @@ struct Piece {
 // other SIMD paths, plus each block's share of the weight offset (Q4_0 levels
 // are stored as 0..15 = value + 8, Q8_0 as value + 128).
 Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, const std::vector<int32_t>& x_offset,
-                   uint64_t x_id, int64_t n_tokens, float* y) {
+                   uint64_t x_id, int64_t n_tokens, float* y, KernelPath path) {
   const PackedWeights& p = *w.packed;
   Piece piece;
   piece.packed = true;
+  piece.packed_fn = path == KernelPath::Avx512 ? &isa::packed_matmul_panels_avx512 : &isa::packed_matmul_panels_avx2;
   auto& task = piece.packed_task;
   task.format = w.type == GgmlType::Q4_0 ? isa::PackedFormat::Q4_0 : isa::PackedFormat::Q8_0;
   task.levels = p.levels;
@@ -255,7 +257,7 @@ void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64
     }
     if (w.packed != nullptr && packed_matmul_supported(w.type, path)) {
       pieces.push_back(packed_piece(w, s.q32, w.type == GgmlType::Q4_0 ? s.offset_q4 : s.offset_q8, x_id,
-                                    n_tokens, ys[i]));
+                                    n_tokens, ys[i], path));
       continue;
     }
     Piece piece;

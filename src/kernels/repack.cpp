@@ -177,7 +177,9 @@ constexpr size_t kUnitSourceBytes = size_t{256} << 10;
 bool can_pack(GgmlType type) { return type == GgmlType::Q4_0 || type == GgmlType::Q8_0 || is_packed_kquant(type); }
 
 bool packed_matmul_supported(GgmlType type, KernelPath path) {
-  return can_pack(type) && path == KernelPath::Avx512;
+  if (!can_pack(type)) return false;
+  // AVX2 has a packed kernel for Q4_0 only (repack_matmul_avx2.cpp says why).
+  return path == KernelPath::Avx512 || (path == KernelPath::Avx2 && type == GgmlType::Q4_0);
 }
 
 std::unique_ptr<PackedWeights> pack_weights(const WeightMatrix& w, ThreadPool* pool) {

@@ -1,6 +1,6 @@
 #pragma once
 // The boundary between baseline code and the packed-weight GEMM kernels
-// compiled for one instruction set (repack_matmul_avx512.cpp). Like
+// compiled for one instruction set (repack_matmul_avx512.cpp, repack_matmul_avx2.cpp). Like
 // isa_kernels.h, only a plain struct of raw pointers and plain functions cross
 // it, so no inline code compiled with AVX-512 flags can leak into other files.
 // Callers check packed_matmul_supported() (repack.h) first.
@@ -39,7 +39,9 @@ bool packed_activation_scratch(size_t bytes, uint64_t id, int layout, uint8_t** 
 // A fresh activation id for the tasks above: unique within the process.
 uint64_t next_activation_id();
 
-// Computes panels [panel_begin, panel_end) for every token.
+// Computes panels [panel_begin, panel_end) for every token: AVX-512 VNNI for
+// both formats, AVX2 for Q4_0 only (see packed_matmul_supported).
 void packed_matmul_panels_avx512(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);
+void packed_matmul_panels_avx2(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 
 }  // namespace ridge::kernels::isa

@@ -33,36 +33,11 @@
 namespace ridge::kernels::isa {
 namespace {
 
-constexpr int kPanel = 16;
+#include "kernels/repack_matmul_body.h"
+
 // Tokens per tile: 2 * kMaxTokens accumulators (int and float) plus the level
 // vectors stay within the 32 zmm registers.
 constexpr int kMaxTokens = 8;
-// Tokens are processed in chunks so a chunk's activations stay in L2 while
-// each panel (read once per chunk from memory) meets all of them.
-constexpr int64_t kTokenChunk = 64;
-
-// Bytes per block of a tile's packed activations for T tokens: 8 groups x T
-// tokens of 4 level bytes, then T scales (float), then T offsets (int32).
-constexpr int64_t tile_stride(int T) { return 40 * static_cast<int64_t>(T); }
-
-// Copies tokens [token, token + T) of the task's activations into `out`:
-// for each block b, at out + b * tile_stride(T): the 4-byte group g of token t
-// at (g * T + t) * 4, token t's scale at 32 * T + 4 * t, its offset at
-// 36 * T + 4 * t.
-void pack_tile(const PackedMatmulTask& task, int64_t token, int T, uint8_t* out) {
-  const int64_t nb = task.blocks, cols = nb * 32, stride = 40 * static_cast<int64_t>(T);
-  for (int t = 0; t < T; ++t) {
-    const int8_t* xq = task.xq + (token + t) * cols;
-    const float* xd = task.xd + (token + t) * nb;
-    const int32_t* xo = task.x_offset + (token + t) * nb;
-    uint8_t* o = out;
-    for (int64_t b = 0; b < nb; ++b, o += stride) {
-      for (int g = 0; g < 8; ++g) std::memcpy(o + (g * T + t) * 4, xq + b * 32 + 4 * g, 4);
-      std::memcpy(o + 32 * T + 4 * t, xd + b, 4);
-      std::memcpy(o + 36 * T + 4 * t, xo + b, 4);
-    }
-  }
-}
 
 inline __m512i bcast_i32(const uint8_t* p) {
   int32_t v;
@@ -129,49 +104,20 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float*
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride + row0, keep, acc[t]);
 }
 
-using TileFn = void (*)(const PackedMatmulTask&, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride);
-
-template <bool kQ8, int T>
-TileFn tile_for_tokens(int64_t nt) {
-  if constexpr (T == 1) {
-    return &tile<kQ8, 1>;
-  } else {
-    return nt == T ? &tile<kQ8, T> : tile_for_tokens<kQ8, T - 1>(nt);
+struct Tiles {
+  static constexpr int kMaxTokens = isa::kMaxTokens;
+  static constexpr int kLayout = 0;  // this file's activation copies (see run_panels)
+  template <bool kQ8, int T>
+  static void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride) {
+    isa::tile<kQ8, T>(task, panel, xp, y, y_stride);
   }
-}
-
-template <bool kQ8>
-void run_panels(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
-  const int64_t nb = task.blocks;
-  for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
-    const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
-    // Per thread, reused: the packed activations of one chunk of tokens. A
-    // task of one chunk may find them already made by this thread's previous
-    // run of rows of the same fan-out (the offsets differ between Q4_0 and
-    // Q8_0, hence the format in the layout tag).
-    uint8_t* packed_x = nullptr;
-    const bool packed = packed_activation_scratch(static_cast<size_t>(tile_stride(1) * nb * (tc_end - tc)),
-                                                  task.n_tokens <= kTokenChunk ? task.x_id : 0,
-                                                  1 + static_cast<int>(task.format), &packed_x);
-    // Tile k of the chunk (tokens tc + 8k ..) starts at 40 * 8k * nb bytes.
-    for (int64_t t = tc; t < tc_end && !packed; t += kMaxTokens) {
-      const int nt = static_cast<int>(tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens);
-      pack_tile(task, t, nt, packed_x + tile_stride(1) * nb * (t - tc));
-    }
-    for (int64_t p = panel_begin; p < panel_end; ++p)
-      for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
-        const int64_t nt = tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens;
-        tile_for_tokens<kQ8, kMaxTokens>(nt)(task, p, packed_x + tile_stride(1) * nb * (t - tc),
-                                             task.y + t * task.rows, task.rows);
-      }
-  }
-}
+};
 
 }  // namespace
 
 void packed_matmul_panels_avx512(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
-  if (task.format == PackedFormat::Q8_0) run_panels<true>(task, panel_begin, panel_end);
-  else run_panels<false>(task, panel_begin, panel_end);
+  if (task.format == PackedFormat::Q8_0) run_panels<Tiles, true>(task, panel_begin, panel_end);
+  else run_panels<Tiles, false>(task, panel_begin, panel_end);
 }
 
 }  // namespace ridge::kernels::isa

@@ -1,0 +1,130 @@
+// The GEMM over packed Q4_0 weights (repack.h) for AVX2 (flags from
+// CMakeLists.txt by file name), for CPUs without AVX-512. A tile is one panel
+// of 16 rows by up to kMaxTokens tokens, taken as two halves of 8 rows (one
+// 32-bit lane per row in a ymm register): with 1 or 2 tokens both halves in
+// one pass over the panel, with more one after the other (the second pass
+// finds the panel in the cache). Per block of 32 columns and
+// half, each of the 4 level vectors is split into its low and high nibbles
+// (levels 0..15) and multiplied against a broadcast 4-byte activation group
+// with vpmaddubsw (u8 x s8, adjacent pairs summed into int16); a block's 8
+// products per row stay within int16 (8 x 2 x 15 x 127 = 30480), so they are
+// summed there and widened once with vpmaddwd. The int32 sum starts at the
+// weight offset's share (-8 * sum of the activation levels) and is rescaled
+// into the token's float accumulators by one FMA with the 8 rows' scales:
+// the same integers and the same float operations as the AVX-512 tile, so the
+// two kernels give the same bits.
+//
+// Q8_0 has no kernel here: its levels 0..255 times activations of +-127 would
+// saturate vpmaddubsw's int16 pair sums. Every token goes through the same
+// instructions in the same order whatever the tile width.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/repack_kernels.h"
+
+#if !(defined(__AVX2__) && defined(__FMA__) && defined(__F16C__))
+#error "repack_matmul_avx2.cpp needs -mavx2 -mfma -mf16c (see CMakeLists.txt)"
+#endif
+
+namespace ridge::kernels::isa {
+namespace {
+
+#include "kernels/repack_matmul_body.h"
+
+inline __m256i bcast_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+
+inline __m256 bcast_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_ps(v);
+}
+
+struct Tiles {
+  // T float and T int16 accumulators, the level vectors and two constants
+  // stay within the 16 ymm registers.
+  static constexpr int kMaxTokens = 4;
+  static constexpr int kLayout = 1;
+
+  template <bool kQ8, int T>
+  static void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp0, float* y, int64_t y_stride) {
+    static_assert(!kQ8, "AVX2 has no packed Q8_0 kernel");
+    // Halves of the panel per pass over its blocks: with few tokens both at
+    // once (the panel is read from memory once), with more one at a time (the
+    // registers hold one half's accumulators; the second pass finds the panel
+    // in the cache).
+    constexpr int H = T <= 2 ? 2 : 1;
+    constexpr int64_t kBlockBytes = 256;
+    constexpr int64_t kStride = tile_stride(T);
+    constexpr int64_t kPairBytes = 2 * kBlockBytes + 2 * kPanel * 2;  // packed_pair_bytes (repack.h)
+    const int64_t nb = task.blocks;
+    const uint8_t* first_pair = task.levels + panel * ((nb + 1) / 2) * kPairBytes;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int half0 = 0; half0 < 2; half0 += H) {
+      if (task.rows - (panel * kPanel + 8 * half0) <= 0) break;
+      __m256 acc[H][T];
+      for (int h = 0; h < H; ++h)
+        for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+      const uint8_t* xp = xp0;
+      for (int64_t b = 0; b < nb; ++b, xp += kStride) {
+        const uint8_t* pair = first_pair + (b >> 1) * kPairBytes;
+        const uint8_t* blk = pair + (b & 1) * kBlockBytes + 32 * half0;
+        const uint8_t* sc = pair + 2 * kBlockBytes + (b & 1) * (kPanel * 2) + 16 * half0;
+        __m256i sum16[H][T];
+        for (int h = 0; h < H; ++h)
+          for (int t = 0; t < T; ++t) sum16[h][t] = _mm256_setzero_si256();
+        // Group g: columns 4g..4g+3 (low nibbles) and 16+4g..16+4g+3 (high).
+        for (int g = 0; g < 4; ++g)
+          for (int h = 0; h < H; ++h) {
+            const __m256i packed = _mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 64 * g + 32 * h));
+            const __m256i lo = _mm256_and_si256(packed, low_nibbles);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
+            for (int t = 0; t < T; ++t)
+              sum16[h][t] = _mm256_add_epi16(sum16[h][t], _mm256_maddubs_epi16(lo, bcast_i32(xp + (g * T + t) * 4)));
+            for (int t = 0; t < T; ++t)
+              sum16[h][t] =
+                  _mm256_add_epi16(sum16[h][t], _mm256_maddubs_epi16(hi, bcast_i32(xp + ((g + 4) * T + t) * 4)));
+          }
+        for (int h = 0; h < H; ++h) {
+          const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * h)));
+          for (int t = 0; t < T; ++t) {
+            const __m256i isum =
+                _mm256_add_epi32(bcast_i32(xp + 36 * T + 4 * t), _mm256_madd_epi16(sum16[h][t], ones));
+            acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum),
+                                        _mm256_mul_ps(dw, bcast_f32(xp + 32 * T + 4 * t)), acc[h][t]);
+          }
+        }
+      }
+      for (int h = 0; h < H; ++h) {
+        const int64_t row0 = panel * kPanel + 8 * (half0 + h);
+        const int64_t left = task.rows - row0;
+        if (left <= 0) break;
+        for (int t = 0; t < T; ++t) {
+          float* out = y + t * y_stride + row0;
+          if (left >= 8) {
+            _mm256_storeu_ps(out, acc[h][t]);
+          } else {
+            alignas(32) float tmp[8];
+            _mm256_store_ps(tmp, acc[h][t]);
+            for (int64_t i = 0; i < left; ++i) out[i] = tmp[i];
+          }
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void packed_matmul_panels_avx2(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
+  // Only Q4_0 reaches this kernel (packed_matmul_supported).
+  run_panels<Tiles, false>(task, panel_begin, panel_end);
+}
+
+}  // namespace ridge::kernels::isa

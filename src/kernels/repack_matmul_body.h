@@ -1,0 +1,79 @@
+// The instruction-set-independent part of the GEMM over packed Q4_0 / Q8_0
+// weights (repack.h): the per-tile copy of the activations and the loop over
+// panels and tokens. Included inside the anonymous namespace of each
+// kernel file (repack_matmul_avx512.cpp, repack_matmul_avx2.cpp), so every
+// compilation has its own copy with internal linkage (see repack_kernels.h
+// for why nothing compiled with ISA flags may be shared). A kernel file
+// supplies a `Tiles` class:
+//   kMaxTokens   tokens per tile (what its registers hold)
+//   kLayout      a small number naming its activation copies (for the
+//                per-thread scratch: two files' copies must not be mistaken)
+//   tile<kQ8, T>(task, panel, xp, y, y_stride): one panel of 16 rows against
+//                T tokens whose activations pack_tile copied to xp.
+
+constexpr int kPanel = 16;
+// Tokens are processed in chunks so a chunk's activations stay in L2 while
+// each panel (read once per chunk from memory) meets all of them.
+constexpr int64_t kTokenChunk = 64;
+
+// Bytes per block of a tile's packed activations for T tokens: 8 groups x T
+// tokens of 4 level bytes, then T scales (float), then T offsets (int32).
+constexpr int64_t tile_stride(int T) { return 40 * static_cast<int64_t>(T); }
+
+// Copies tokens [token, token + T) of the task's activations into `out`:
+// for each block b, at out + b * tile_stride(T): the 4-byte group g of token t
+// at (g * T + t) * 4, token t's scale at 32 * T + 4 * t, its offset at
+// 36 * T + 4 * t.
+inline void pack_tile(const PackedMatmulTask& task, int64_t token, int T, uint8_t* out) {
+  const int64_t nb = task.blocks, cols = nb * 32, stride = tile_stride(T);
+  for (int t = 0; t < T; ++t) {
+    const int8_t* xq = task.xq + (token + t) * cols;
+    const float* xd = task.xd + (token + t) * nb;
+    const int32_t* xo = task.x_offset + (token + t) * nb;
+    uint8_t* o = out;
+    for (int64_t b = 0; b < nb; ++b, o += stride) {
+      for (int g = 0; g < 8; ++g) std::memcpy(o + (g * T + t) * 4, xq + b * 32 + 4 * g, 4);
+      std::memcpy(o + 32 * T + 4 * t, xd + b, 4);
+      std::memcpy(o + 36 * T + 4 * t, xo + b, 4);
+    }
+  }
+}
+
+using TileFn = void (*)(const PackedMatmulTask&, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride);
+
+template <class Tiles, bool kQ8, int T>
+TileFn tile_for_tokens(int64_t nt) {
+  if constexpr (T == 1) {
+    return &Tiles::template tile<kQ8, 1>;
+  } else {
+    return nt == T ? &Tiles::template tile<kQ8, T> : tile_for_tokens<Tiles, kQ8, T - 1>(nt);
+  }
+}
+
+template <class Tiles, bool kQ8>
+void run_panels(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
+  constexpr int kMax = Tiles::kMaxTokens;
+  const int64_t nb = task.blocks;
+  for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
+    const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
+    // Per thread, reused: the packed activations of one chunk of tokens. A
+    // task of one chunk may find them already made by this thread's previous
+    // run of rows of the same fan-out (the offsets differ between Q4_0 and
+    // Q8_0, and the tile width between kernel files, hence the layout tag).
+    uint8_t* packed_x = nullptr;
+    const bool packed = packed_activation_scratch(static_cast<size_t>(tile_stride(1) * nb * (tc_end - tc)),
+                                                  task.n_tokens <= kTokenChunk ? task.x_id : 0,
+                                                  1 + static_cast<int>(task.format) + 2 * Tiles::kLayout, &packed_x);
+    // Tile k of the chunk (tokens tc + kMax * k ..) starts at 40 * kMax * k * nb bytes.
+    for (int64_t t = tc; t < tc_end && !packed; t += kMax) {
+      const int nt = static_cast<int>(tc_end - t < kMax ? tc_end - t : kMax);
+      pack_tile(task, t, nt, packed_x + tile_stride(1) * nb * (t - tc));
+    }
+    for (int64_t p = panel_begin; p < panel_end; ++p)
+      for (int64_t t = tc; t < tc_end; t += kMax) {
+        const int64_t nt = tc_end - t < kMax ? tc_end - t : kMax;
+        tile_for_tokens<Tiles, kQ8, kMax>(nt)(task, p, packed_x + tile_stride(1) * nb * (t - tc),
+                                              task.y + t * task.rows, task.rows);
+      }
+  }
+}
