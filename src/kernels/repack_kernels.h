@@ -39,8 +39,8 @@ bool packed_activation_scratch(size_t bytes, uint64_t id, int layout, uint8_t** 
 // A fresh activation id for the tasks above: unique within the process.
 uint64_t next_activation_id();
 
-// Computes panels [panel_begin, panel_end) for every token: AVX-512 VNNI for
-// both formats, AVX2 for Q4_0 only (see packed_matmul_supported).
+// Computes panels [panel_begin, panel_end) for every token (AVX-512 VNNI, or
+// AVX2 + FMA + F16C).
 void packed_matmul_panels_avx512(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 void packed_matmul_panels_avx2(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 
