@@ -116,13 +116,14 @@ struct Piece {
   void (*packed_fn)(const isa::PackedMatmulTask&, int64_t, int64_t) = nullptr;
   bool packed_kquant = false;
   isa::PackedKQuantMatmulTask kquant_task;
+  void (*kquant_fn)(const isa::PackedKQuantMatmulTask&, int64_t, int64_t) = nullptr;
   isa::MatmulTask task;
   void (*rows_fn)(const isa::MatmulTask&, int64_t, int64_t) = nullptr;
   int64_t units = 0;
 
   void run(int64_t u0, int64_t u1) const {
     if (packed) return packed_fn(packed_task, u0, u1);
-    if (packed_kquant) return isa::packed_kquant_matmul_panels_avx512(kquant_task, u0, u1);
+    if (packed_kquant) return kquant_fn(kquant_task, u0, u1);
     rows_fn(task, u0 * kUnitRows, std::min(task.rows, u1 * kUnitRows));
   }
 };
@@ -155,10 +156,12 @@ Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, c
 // super-block of 256 with their sums per 32 (Q4_K's mins) and per 16 (Q6_K's
 // offset of 32), as the unpacked K kernels read them.
 Piece packed_kquant_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, uint64_t x_id, int64_t n_tokens,
-                          float* y) {
+                          float* y, KernelPath path) {
   const PackedWeights& p = *w.packed;
   Piece piece;
   piece.packed_kquant = true;
+  piece.kquant_fn =
+      path == KernelPath::Avx512 ? &isa::packed_kquant_matmul_panels_avx512 : &isa::packed_kquant_matmul_panels_avx2;
   auto& task = piece.kquant_task;
   task.format = w.type == GgmlType::Q4_K ? isa::PackedKQuantFormat::Q4_K : isa::PackedKQuantFormat::Q6_K;
   task.data = p.levels;
@@ -252,7 +255,7 @@ void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64
     if (w.rows == 0) continue;
     if (w.packed != nullptr && packed_matmul_supported(w.type, path) &&
         (w.type == GgmlType::Q4_K || w.type == GgmlType::Q6_K)) {
-      pieces.push_back(packed_kquant_piece(w, s.q256, x_id, n_tokens, ys[i]));
+      pieces.push_back(packed_kquant_piece(w, s.q256, x_id, n_tokens, ys[i], path));
       continue;
     }
     if (w.packed != nullptr && packed_matmul_supported(w.type, path)) {

@@ -178,9 +178,8 @@ bool can_pack(GgmlType type) { return type == GgmlType::Q4_0 || type == GgmlType
 
 bool packed_matmul_supported(GgmlType type, KernelPath path) {
   if (!can_pack(type)) return false;
-  // AVX2 has packed kernels for Q4_0 and Q8_0, not for the K types.
-  return path == KernelPath::Avx512 ||
-         (path == KernelPath::Avx2 && (type == GgmlType::Q4_0 || type == GgmlType::Q8_0));
+  // AVX2 has packed kernels for Q4_0, Q8_0 and Q4_K (not Q6_K).
+  return path == KernelPath::Avx512 || (path == KernelPath::Avx2 && type != GgmlType::Q6_K);
 }
 
 std::unique_ptr<PackedWeights> pack_weights(const WeightMatrix& w, ThreadPool* pool) {

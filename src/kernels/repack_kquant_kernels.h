@@ -33,6 +33,8 @@ struct PackedKQuantMatmulTask {
 
 // Computes panels [panel_begin, panel_end) for every token.
 void packed_kquant_matmul_panels_avx512(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end);
+// AVX2 + FMA + F16C: Q4_K only.
+void packed_kquant_matmul_panels_avx2(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 
 
 }  // namespace ridge::kernels::isa

@@ -33,65 +33,9 @@
 namespace ridge::kernels::isa {
 namespace {
 
-constexpr int kPanel = 16;
+#include "kernels/repack_kquant_matmul_body.h"
+
 constexpr int kMaxTokens = 8;
-// Tokens are processed in chunks so a chunk's activations stay in L2 while
-// each panel (read once per chunk from memory) meets all of them.
-constexpr int64_t kTokenChunk = 64;
-
-template <PackedKQuantFormat F>
-struct Format;
-
-template <>
-struct Format<PackedKQuantFormat::Q4_K> {
-  static constexpr int64_t kBlockBytes = 2368;
-  static constexpr int kExtra = 4;  // per token: 4 pairs of activation sums per 32, as int16 pairs
-};
-
-template <>
-struct Format<PackedKQuantFormat::Q6_K> {
-  static constexpr int64_t kBlockBytes = 3392;
-  static constexpr int kExtra = 16;  // per token: -32 * sum of each 16 levels
-};
-
-// Bytes per super-block of a tile's packed activations for T tokens: 64
-// groups x T tokens of 4 level bytes, then T scales (float), then kExtra x T
-// int32 values.
-template <PackedKQuantFormat F>
-constexpr int64_t tile_stride(int T) {
-  return (260 + 4 * Format<F>::kExtra) * static_cast<int64_t>(T);
-}
-
-// Copies tokens [token, token + T) of the task's activations into `out`: for
-// super-block s, at out + s * tile_stride(T): group g (columns 4g..4g+3) of
-// token t at (g * T + t) * 4, token t's scale at 256 * T + 4 * t, its extra
-// value k at 260 * T + (k * T + t) * 4.
-template <PackedKQuantFormat F>
-void pack_tile(const PackedKQuantMatmulTask& task, int64_t token, int T, uint8_t* out) {
-  const int64_t nsb = task.super_blocks, cols = nsb * 256, stride = tile_stride<F>(T);
-  for (int t = 0; t < T; ++t) {
-    const int64_t tok = token + t;
-    const int8_t* xq = task.xq + tok * cols;
-    uint8_t* o = out;
-    for (int64_t s = 0; s < nsb; ++s, o += stride) {
-      for (int g = 0; g < 64; ++g) std::memcpy(o + (g * T + t) * 4, xq + s * 256 + 4 * g, 4);
-      std::memcpy(o + 256 * T + 4 * t, task.xd + tok * nsb + s, 4);
-      if constexpr (F == PackedKQuantFormat::Q4_K) {
-        const int16_t* b32 = task.bsum32 + (tok * nsb + s) * 8;
-        for (int k = 0; k < 4; ++k) {
-          const uint32_t pair = static_cast<uint16_t>(b32[2 * k]) | (static_cast<uint32_t>(static_cast<uint16_t>(b32[2 * k + 1])) << 16);
-          std::memcpy(o + 260 * T + (k * T + t) * 4, &pair, 4);
-        }
-      } else {
-        const int16_t* b16 = task.bsum16 + (tok * nsb + s) * 16;
-        for (int j = 0; j < 16; ++j) {
-          const int32_t offset = -32 * static_cast<int32_t>(b16[j]);
-          std::memcpy(o + 260 * T + (j * T + t) * 4, &offset, 4);
-        }
-      }
-    }
-  }
-}
 
 inline __m512i bcast_i32(const uint8_t* p) {
   int32_t v;
@@ -252,52 +196,23 @@ void tile_q6k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
 #undef RIDGE_UNROLL
 #undef RIDGE_INLINE
 
-using TileFn = void (*)(const PackedKQuantMatmulTask&, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride);
-
-template <PackedKQuantFormat F, int T>
-TileFn tile_for_tokens(int64_t nt) {
-  if constexpr (T == 1) {
-    return F == PackedKQuantFormat::Q4_K ? &tile_q4k<1> : &tile_q6k<1>;
-  } else {
-    if (nt == T) return F == PackedKQuantFormat::Q4_K ? &tile_q4k<T> : &tile_q6k<T>;
-    return tile_for_tokens<F, T - 1>(nt);
+struct Tiles {
+  static constexpr int kMaxTokens = isa::kMaxTokens;
+  static constexpr int kLayout = 0;  // this file's activation copies (see run_panels)
+  template <PackedKQuantFormat F, int T>
+  static void tile(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride) {
+    if constexpr (F == PackedKQuantFormat::Q4_K)
+      tile_q4k<T>(task, panel, xp, y, y_stride);
+    else
+      tile_q6k<T>(task, panel, xp, y, y_stride);
   }
-}
-
-// Layout tags for packed_activation_scratch (the Q4_0/Q8_0 kernel uses 1).
-constexpr int kLayoutBase = 16;
-
-template <PackedKQuantFormat F>
-void run_panels(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
-  const int64_t nsb = task.super_blocks;
-  const int64_t per_token = tile_stride<F>(1) * nsb;
-  for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
-    const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
-    // A task of one chunk of tokens may find its copy already made by this
-    // thread's previous run of rows of the same fan-out.
-    uint8_t* packed_x = nullptr;
-    const bool packed = packed_activation_scratch(static_cast<size_t>(per_token * (tc_end - tc)),
-                                                  task.n_tokens <= kTokenChunk ? task.x_id : 0,
-                                                  kLayoutBase + static_cast<int>(F), &packed_x);
-    // Tile k of the chunk (tokens tc + 8k ..) starts at per_token * 8k bytes.
-    for (int64_t t = tc; t < tc_end && !packed; t += kMaxTokens) {
-      const int nt = static_cast<int>(tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens);
-      pack_tile<F>(task, t, nt, packed_x + per_token * (t - tc));
-    }
-    for (int64_t p = panel_begin; p < panel_end; ++p)
-      for (int64_t t = tc; t < tc_end; t += kMaxTokens) {
-        const int64_t nt = tc_end - t < kMaxTokens ? tc_end - t : kMaxTokens;
-        tile_for_tokens<F, kMaxTokens>(nt)(task, p, packed_x + per_token * (t - tc), task.y + t * task.rows,
-                                           task.rows);
-      }
-  }
-}
+};
 
 }  // namespace
 
 void packed_kquant_matmul_panels_avx512(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
-  if (task.format == PackedKQuantFormat::Q4_K) run_panels<PackedKQuantFormat::Q4_K>(task, panel_begin, panel_end);
-  else run_panels<PackedKQuantFormat::Q6_K>(task, panel_begin, panel_end);
+  if (task.format == PackedKQuantFormat::Q4_K) run_panels<Tiles, PackedKQuantFormat::Q4_K>(task, panel_begin, panel_end);
+  else run_panels<Tiles, PackedKQuantFormat::Q6_K>(task, panel_begin, panel_end);
 }
 
 }  // namespace ridge::kernels::isa

@@ -233,6 +233,32 @@ TEST_P(PackedKQuant, ResultsIndependentOfBatchAndThreads) {
   }
 }
 
+// The packed kernels of different instruction sets compute the same integer
+// sums and the same float operations: the same bits.
+TEST_P(PackedKQuant, PathsWithPackedKernelsAgreeBitwise) {
+  const GgmlType type = GetParam();
+  const auto paths = packed_paths(type);
+  if (paths.size() < 2) GTEST_SKIP() << "fewer than two kernel paths on this CPU have a packed kernel for this type";
+  kernels::ThreadPool pool(3);
+  for (const Shape s : {Shape{37, 2, 1}, Shape{64, 1, 5}, Shape{21, 3, 2}, Shape{40, 1, 70}}) {
+    const int64_t cols = s.super_blocks * 256;
+    auto bytes = make_weights(type, s.rows, cols, 500 + static_cast<uint32_t>(s.rows), true);
+    kernels::WeightMatrix W{type, bytes.data(), cols, s.rows, ggml_row_bytes(type, cols)};
+    auto packed = kernels::pack_weights(W);
+    W.packed = packed.get();
+    auto x = randn(static_cast<size_t>(s.tokens * cols), 600 + static_cast<uint32_t>(s.tokens));
+    std::vector<float> first(static_cast<size_t>(s.tokens * s.rows)), other(first.size());
+    kernels::matmul(W, x.data(), s.tokens, first.data(), pool, paths[0]);
+    for (size_t p = 1; p < paths.size(); ++p) {
+      kernels::matmul(W, x.data(), s.tokens, other.data(), pool, paths[p]);
+      for (size_t i = 0; i < first.size(); ++i)
+        ASSERT_EQ(first[i], other[i]) << kernels::kernel_path_name(paths[0]) << " vs "
+                                      << kernels::kernel_path_name(paths[p]) << " rows " << s.rows
+                                      << " super-blocks " << s.super_blocks << " tokens " << s.tokens << " at " << i;
+    }
+  }
+}
+
 TEST_P(PackedKQuant, NonFiniteActivationsReachTheOutput) {
   const GgmlType type = GetParam();
   const int64_t cols = 512, rows = 19;
