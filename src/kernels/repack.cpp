@@ -178,8 +178,7 @@ bool can_pack(GgmlType type) { return type == GgmlType::Q4_0 || type == GgmlType
 
 bool packed_matmul_supported(GgmlType type, KernelPath path) {
   if (!can_pack(type)) return false;
-  // AVX2 has packed kernels for Q4_0, Q8_0 and Q4_K (not Q6_K).
-  return path == KernelPath::Avx512 || (path == KernelPath::Avx2 && type != GgmlType::Q6_K);
+  return path == KernelPath::Avx512 || path == KernelPath::Avx2;
 }
 
 std::unique_ptr<PackedWeights> pack_weights(const WeightMatrix& w, ThreadPool* pool) {

@@ -33,7 +33,7 @@ struct PackedKQuantMatmulTask {
 
 // Computes panels [panel_begin, panel_end) for every token.
 void packed_kquant_matmul_panels_avx512(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end);
-// AVX2 + FMA + F16C: Q4_K only.
+// AVX2 + FMA + F16C.
 void packed_kquant_matmul_panels_avx2(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 
 
