@@ -30,47 +30,9 @@ namespace {
 
 #include "kernels/repack_kquant_matmul_body.h"
 
-inline __m256i bcast_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_epi32(v);
-}
-
-inline __m256 bcast_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_ps(v);
-}
+#include "kernels/repack_avx2_helpers.h"
 
 inline __m128i load128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-
-// Runs body(half0, acc) for each pass over the panel (H halves of 8 rows at
-// a time, float accumulators acc[H][T] zeroed) and stores the rows that exist.
-template <int H, int T, class Body>
-inline void for_halves(const PackedKQuantMatmulTask& task, int64_t panel, float* y, int64_t y_stride, Body&& body) {
-  for (int half0 = 0; half0 < 2; half0 += H) {
-    if (task.rows - (panel * kPanel + 8 * half0) <= 0) break;
-    __m256 acc[H][T];
-    for (int h = 0; h < H; ++h)
-      for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
-    body(half0, acc);
-    for (int h = 0; h < H; ++h) {
-      const int64_t row0 = panel * kPanel + 8 * (half0 + h);
-      const int64_t left = task.rows - row0;
-      if (left <= 0) break;
-      for (int t = 0; t < T; ++t) {
-        float* out = y + t * y_stride + row0;
-        if (left >= 8) {
-          _mm256_storeu_ps(out, acc[h][t]);
-        } else {
-          alignas(32) float tmp[8];
-          _mm256_store_ps(tmp, acc[h][t]);
-          for (int64_t i = 0; i < left; ++i) out[i] = tmp[i];
-        }
-      }
-    }
-  }
-}
 
 template <int T>
 void tile_q4k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* xp0, float* y, int64_t y_stride) {

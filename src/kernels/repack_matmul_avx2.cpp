@@ -33,17 +33,7 @@ namespace {
 
 #include "kernels/repack_matmul_body.h"
 
-inline __m256i bcast_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_epi32(v);
-}
-
-inline __m256 bcast_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_ps(v);
-}
+#include "kernels/repack_avx2_helpers.h"
 
 struct Tiles {
   // T float and T int16 accumulators, the level vectors and two constants
@@ -66,11 +56,7 @@ struct Tiles {
     const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i sign_bits = _mm256_set1_epi8(static_cast<char>(0x80));
-    for (int half0 = 0; half0 < 2; half0 += H) {
-      if (task.rows - (panel * kPanel + 8 * half0) <= 0) break;
-      __m256 acc[H][T];
-      for (int h = 0; h < H; ++h)
-        for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+    for_halves<H, T>(task, panel, y, y_stride, [&](int half0, __m256 (&acc)[H][T]) {
       const uint8_t* xp = xp0;
       for (int64_t b = 0; b < nb; ++b, xp += kStride) {
         const uint8_t* pair = first_pair + (b >> 1) * kPairBytes;
@@ -122,22 +108,7 @@ struct Tiles {
                                         _mm256_mul_ps(dw, bcast_f32(xp + 32 * T + 4 * t)), acc[h][t]);
         }
       }
-      for (int h = 0; h < H; ++h) {
-        const int64_t row0 = panel * kPanel + 8 * (half0 + h);
-        const int64_t left = task.rows - row0;
-        if (left <= 0) break;
-        for (int t = 0; t < T; ++t) {
-          float* out = y + t * y_stride + row0;
-          if (left >= 8) {
-            _mm256_storeu_ps(out, acc[h][t]);
-          } else {
-            alignas(32) float tmp[8];
-            _mm256_store_ps(tmp, acc[h][t]);
-            for (int64_t i = 0; i < left; ++i) out[i] = tmp[i];
-          }
-        }
-      }
-    }
+    });
   }
 };
 
