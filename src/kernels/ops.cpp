@@ -141,7 +141,9 @@ Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, c
   task.format = w.type == GgmlType::Q4_0 ? isa::PackedFormat::Q4_0 : isa::PackedFormat::Q8_0;
   task.levels = p.levels;
   task.rows = w.rows;
+  task.panels = p.panels;
   task.blocks = p.blocks;
+  task.chunk_blocks = p.chunk_blocks;
   task.n_tokens = n_tokens;
   task.xq = qx.q.data();
   task.xd = qx.d.data();

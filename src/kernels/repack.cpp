@@ -62,7 +62,7 @@ void pack_panel(const uint8_t* first_row, size_t row_bytes, int64_t n_rows, cons
                 const PackedWeights& pw, int64_t panel) {
   const int level_bytes = src.nibbles ? 16 : 32;  // per row per block; 16 per transposed run
   const size_t pair_bytes = packed_pair_bytes(pw.block_bytes);
-  auto* first_pair = const_cast<uint8_t*>(pw.levels) + static_cast<size_t>(panel * ((pw.blocks + 1) / 2)) * pair_bytes;
+  auto* levels = const_cast<uint8_t*>(pw.levels);
   // n_rows < 16 only in the last panel: the rest stays zero.
   const uint8_t* rows[kPanelRows];
   for (int64_t i = 0; i < n_rows; ++i) rows[i] = first_row + static_cast<size_t>(i) * row_bytes;
@@ -72,7 +72,10 @@ void pack_panel(const uint8_t* first_row, size_t row_bytes, int64_t n_rows, cons
   // each block waits on memory.
   constexpr int64_t kPrefetchBlocks = 16;
   for (int64_t b = 0; b < pw.blocks; ++b) {
-    uint8_t* pair = first_pair + static_cast<size_t>(b / 2) * pair_bytes;
+    const int64_t c = b / pw.chunk_blocks, in_chunk = b - c * pw.chunk_blocks;
+    uint8_t* pair = levels + isa::packed_chunk_offset(pw.panels, pw.blocks, pw.chunk_blocks,
+                                                      static_cast<int64_t>(pair_bytes), panel, c) +
+                    static_cast<size_t>(in_chunk / 2) * pair_bytes;
     uint8_t* dst = pair + static_cast<size_t>(b % 2) * pw.block_bytes;
     uint8_t* scales = pair + 2 * pw.block_bytes + static_cast<size_t>(b % 2) * kPanelRows * 2;
     const size_t at = static_cast<size_t>(b) * src.bytes;
@@ -158,6 +161,9 @@ PackedWeights packed_shape(const WeightMatrix& w) {
     pw.storage_bytes = static_cast<size_t>(pw.panels * pw.blocks) * pw.block_bytes;
     return pw;
   }
+  // About 18 KiB of a panel per chunk, an even number of blocks (whole pairs).
+  const int64_t chunk = source_block(w.type).nibbles ? 64 : 32;
+  pw.chunk_blocks = pw.blocks <= chunk ? pw.blocks : chunk;
   pw.storage_bytes = static_cast<size_t>(pw.panels * ((pw.blocks + 1) / 2)) * packed_pair_bytes(pw.block_bytes);
   return pw;
 }

@@ -11,11 +11,21 @@
 // Formats. Q4_0 and Q8_0 store the blocks of a panel in pairs, each pair's
 // scales right after its levels, so a tile reads one sequential stream (a
 // separate scale array is a second stream, which costs decode more than its
-// bytes). Pair k of panel p (blocks 2k and 2k + 1) starts at
-// levels + (p * pairs + k) * pair_bytes, pairs = ceil(blocks / 2):
+// bytes). A pair (blocks 2k and 2k + 1 of a panel) is
 //  [levels of block 2k][levels of block 2k + 1][16 f16 scales of block 2k]
 //  [16 f16 scales of block 2k + 1]; with an odd number of blocks the last
-//  pair's second half is zeros. The levels of one block (block_bytes):
+//  pair's second half is zeros.
+// Long rows are cut into chunks of chunk_blocks blocks (about 18 KiB of a
+// panel: 64 blocks of Q4_0, 32 of Q8_0), and the panels are taken in groups
+// of 8 (kGroupPanels): a group stores chunk 0 of each of its panels, then
+// chunk 1 of each, and so on (packed_chunk_offset in repack_kernels.h gives
+// the addresses). A decode step walks the copy in exactly that order, so it
+// still reads one sequential stream, while the activations of a chunk stay in
+// L1 for all 8 panels of a group: walking a whole long row per panel (down's
+// 5632 columns are 50 KiB of Q4_0 per panel) pushed them out of L1 before the
+// next panel came back to them, which cost Q4_0 down 15-20% of its speed.
+// A row of at most one chunk keeps the plain order: panel after panel.
+// The levels of one block (block_bytes):
 //  - Q4_0: 4 vectors of 64 bytes; lane i of vector g holds row i's quant bytes
 //    qs[4g..4g+3] unchanged, so the low nibbles are elements 4g..4g+3 and the
 //    high nibbles elements 16+4g..16+4g+3 (levels 0..15, offset 8).
@@ -54,6 +64,7 @@ struct PackedWeights {
   int64_t panels = 0;          // ceil(rows / 16)
   int64_t blocks = 0;          // blocks of 32 per row (K types: super-blocks of 256)
   size_t block_bytes = 0;      // level bytes per (panel, block): 256 for Q4_0, 512 for Q8_0 (K types: the record)
+  int64_t chunk_blocks = 0;    // Q4_0 / Q8_0: blocks per chunk (see Formats); K types: 0
   const uint8_t* levels = nullptr;  // the whole packed copy (see Formats)
 
   // Bytes of this matrix's packed copy.

@@ -2,7 +2,8 @@
 // The boundary between baseline code and the packed-weight GEMM kernels
 // compiled for one instruction set (repack_matmul_avx512.cpp, repack_matmul_avx2.cpp). Like
 // isa_kernels.h, only a plain struct of raw pointers and plain functions cross
-// it, so no inline code compiled with AVX-512 flags can leak into other files.
+// it, so no inline code compiled with AVX-512 flags can leak into other files
+// (the one helper defined here, packed_chunk_offset, has internal linkage).
 // Callers check packed_matmul_supported() (repack.h) first.
 #include <cstdint>
 
@@ -15,9 +16,11 @@ enum class PackedFormat : int { Q4_0 = 0, Q8_0 = 1 };
 // of the panels given to the call.
 struct PackedMatmulTask {
   PackedFormat format = PackedFormat::Q4_0;
-  const uint8_t* levels = nullptr;   // [panel][pair of blocks]: levels, then scales (repack.h)
+  const uint8_t* levels = nullptr;   // the packed copy: chunks of pairs of blocks (repack.h)
   int64_t rows = 0;
+  int64_t panels = 0;                // ceil(rows / 16)
   int64_t blocks = 0;                // per row (cols / 32)
+  int64_t chunk_blocks = 0;          // blocks per chunk (packed_chunk_offset)
   int64_t n_tokens = 0;
   const int8_t* xq = nullptr;        // [token][cols] activation levels
   const float* xd = nullptr;         // [token][block] activation scales
@@ -25,6 +28,25 @@ struct PackedMatmulTask {
   uint64_t x_id = 0;                 // names the activations' content (see packed_activation_scratch); 0: unnamed
   float* y = nullptr;
 };
+
+// Panels per group of the packed Q4_0 / Q8_0 layout (repack.h).
+constexpr int64_t kGroupPanels = 8;
+
+// Where chunk c of panel p (its blocks [c * chunk_blocks, c * chunk_blocks +
+// chunk_blocks), the last chunk possibly shorter) starts in a packed Q4_0 /
+// Q8_0 copy, in bytes: each group of kGroupPanels panels (the last one
+// possibly smaller) stores chunk 0 of each of its panels, then chunk 1 of
+// each, and so on; a chunk is its blocks in pairs of pair_bytes. chunk_blocks
+// is even unless it covers the whole row. Internal linkage, so each kernel
+// file keeps its own copy (see above).
+static inline int64_t packed_chunk_offset(int64_t panels, int64_t blocks, int64_t chunk_blocks, int64_t pair_bytes,
+                                          int64_t p, int64_t c) {
+  const int64_t p0 = p - p % kGroupPanels;
+  const int64_t group_panels = panels - p0 < kGroupPanels ? panels - p0 : kGroupPanels;
+  const int64_t b0 = c * chunk_blocks;
+  const int64_t chunk_pairs = ((blocks - b0 < chunk_blocks ? blocks - b0 : chunk_blocks) + 1) / 2;
+  return (p0 * ((blocks + 1) / 2) + group_panels * (b0 / 2) + (p - p0) * chunk_pairs) * pair_bytes;
+}
 
 // Per calling thread, reused across calls: a buffer of at least `bytes` for a
 // kernel's interleaved copy of a chunk of activations. `id` (non-zero) and

@@ -1,6 +1,6 @@
 // The GEMM over packed Q4_0 and Q8_0 weights (repack.h) for AVX2 (flags from
-// CMakeLists.txt by file name), for CPUs without AVX-512. A tile is one panel
-// of 16 rows by up to kMaxTokens tokens, taken as two halves of 8 rows (one
+// CMakeLists.txt by file name), for CPUs without AVX-512. A tile is one chunk
+// of a panel of 16 rows (repack.h) by up to kMaxTokens tokens, taken as two halves of 8 rows (one
 // 32-bit lane per row in a ymm register): with 1 or 2 tokens both halves in
 // one pass over the panel, with more one after the other (the second pass
 // finds the panel in the cache). Products are u8 x s8 with vpmaddubsw
@@ -42,7 +42,8 @@ struct Tiles {
   static constexpr int kLayout = 1;
 
   template <bool kQ8, int T>
-  static void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp0, float* y, int64_t y_stride) {
+  static void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* first_pair, int64_t nb,
+                   const uint8_t* xp0, float* y, int64_t y_stride, bool accumulate) {
     // Halves of the panel per pass over its blocks: with few tokens both at
     // once (the panel is read from memory once), with more one at a time (the
     // registers hold one half's accumulators; the second pass finds the panel
@@ -51,8 +52,6 @@ struct Tiles {
     constexpr int64_t kBlockBytes = kQ8 ? 512 : 256;
     constexpr int64_t kStride = tile_stride(T);
     constexpr int64_t kPairBytes = 2 * kBlockBytes + 2 * kPanel * 2;  // packed_pair_bytes (repack.h)
-    const int64_t nb = task.blocks;
-    const uint8_t* first_pair = task.levels + panel * ((nb + 1) / 2) * kPairBytes;
     const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i sign_bits = _mm256_set1_epi8(static_cast<char>(0x80));
@@ -108,7 +107,7 @@ struct Tiles {
                                         _mm256_mul_ps(dw, bcast_f32(xp + 32 * T + 4 * t)), acc[h][t]);
         }
       }
-    });
+    }, accumulate);
   }
 };
 

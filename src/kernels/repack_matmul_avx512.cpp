@@ -1,6 +1,6 @@
 // The GEMM over packed weights (repack.h) for AVX-512 VNNI (flags from
-// CMakeLists.txt by file name). A tile is one panel of 16 rows by up to
-// kMaxTokens tokens: per block of 32 columns, the panel's 8 level vectors are
+// CMakeLists.txt by file name). A tile is one chunk of a panel of 16 rows
+// (repack.h) by up to kMaxTokens tokens: per block of 32 columns, the panel's 8 level vectors are
 // loaded (and for Q4_0 split into nibbles) once and meet every token of the
 // tile; each token's int32 sums for the 16 rows start at the weight offset's
 // share (-offset * sum of the activation levels), take 8 vpdpbusd (4 columns
@@ -52,15 +52,18 @@ inline __m512 bcast_f32(const uint8_t* p) {
 }
 
 template <bool kQ8, int T>
-void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride) {
+void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* first_pair, int64_t nb, const uint8_t* xp,
+          float* y, int64_t y_stride, bool accumulate) {
   constexpr int64_t kBlockBytes = kQ8 ? 512 : 256;
   constexpr int64_t kStride = tile_stride(T);
-  const int64_t nb = task.blocks;
   constexpr int64_t kPairBytes = 2 * kBlockBytes + 2 * kPanel * 2;  // packed_pair_bytes (repack.h)
-  const uint8_t* first_pair = task.levels + panel * ((nb + 1) / 2) * kPairBytes;
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
+  const int64_t row0 = panel * kPanel;
+  const int64_t left = task.rows - row0;
+  const __mmask16 keep = left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
   __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int t = 0; t < T; ++t)
+    acc[t] = accumulate ? _mm512_maskz_loadu_ps(keep, y + t * y_stride + row0) : _mm512_setzero_ps();
 
   for (int64_t b = 0; b < nb; ++b, xp += kStride) {
     // Block b: its levels, then (after the pair's second block) its scales.
@@ -98,9 +101,6 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float*
                                acc[t]);
   }
 
-  const int64_t row0 = panel * kPanel;
-  const int64_t left = task.rows - row0;
-  const __mmask16 keep = left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride + row0, keep, acc[t]);
 }
 
@@ -108,8 +108,9 @@ struct Tiles {
   static constexpr int kMaxTokens = isa::kMaxTokens;
   static constexpr int kLayout = 0;  // this file's activation copies (see run_panels)
   template <bool kQ8, int T>
-  static void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride) {
-    isa::tile<kQ8, T>(task, panel, xp, y, y_stride);
+  static void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* chunk, int64_t n_blocks,
+                   const uint8_t* xp, float* y, int64_t y_stride, bool accumulate) {
+    isa::tile<kQ8, T>(task, panel, chunk, n_blocks, xp, y, y_stride, accumulate);
   }
 };
 

@@ -8,8 +8,11 @@
 //   kMaxTokens   tokens per tile (what its registers hold)
 //   kLayout      a small number naming its activation copies (for the
 //                per-thread scratch: two files' copies must not be mistaken)
-//   tile<kQ8, T>(task, panel, xp, y, y_stride): one panel of 16 rows against
-//                T tokens whose activations pack_tile copied to xp.
+//   tile<kQ8, T>(task, panel, chunk, n_blocks, xp, y, y_stride, accumulate):
+//                one chunk of a panel of 16 rows (its n_blocks blocks from
+//                `chunk` on) against T tokens whose activations for those
+//                blocks pack_tile copied to xp; the sums start from y's
+//                (the panel's earlier chunks) when `accumulate`, else from 0.
 
 constexpr int kPanel = 16;
 // Tokens are processed in chunks so a chunk's activations stay in L2 while
@@ -39,7 +42,8 @@ inline void pack_tile(const PackedMatmulTask& task, int64_t token, int T, uint8_
   }
 }
 
-using TileFn = void (*)(const PackedMatmulTask&, int64_t panel, const uint8_t* xp, float* y, int64_t y_stride);
+using TileFn = void (*)(const PackedMatmulTask&, int64_t panel, const uint8_t* chunk, int64_t n_blocks,
+                        const uint8_t* xp, float* y, int64_t y_stride, bool accumulate);
 
 template <class Tiles, bool kQ8, int T>
 TileFn tile_for_tokens(int64_t nt) {
@@ -53,6 +57,7 @@ TileFn tile_for_tokens(int64_t nt) {
 template <class Tiles, bool kQ8>
 void run_panels(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
   constexpr int kMax = Tiles::kMaxTokens;
+  constexpr int64_t kPairBytes = 2 * (kQ8 ? 512 : 256) + 2 * kPanel * 2;  // packed_pair_bytes (repack.h)
   const int64_t nb = task.blocks;
   for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
     const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
@@ -69,11 +74,25 @@ void run_panels(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel
       const int nt = static_cast<int>(tc_end - t < kMax ? tc_end - t : kMax);
       pack_tile(task, t, nt, packed_x + tile_stride(1) * nb * (t - tc));
     }
-    for (int64_t p = panel_begin; p < panel_end; ++p)
-      for (int64_t t = tc; t < tc_end; t += kMax) {
-        const int64_t nt = tc_end - t < kMax ? tc_end - t : kMax;
-        tile_for_tokens<Tiles, kQ8, kMax>(nt)(task, p, packed_x + tile_stride(1) * nb * (t - tc),
-                                              task.y + t * task.rows, task.rows);
+    // The layout's order (repack.h): group by group, chunk by chunk, panel by
+    // panel. A chunk's float sums go through y between chunks, which keeps
+    // their bits.
+    const int64_t cb = task.chunk_blocks;
+    for (int64_t g0 = panel_begin - panel_begin % kGroupPanels; g0 < panel_end; g0 += kGroupPanels) {
+      const int64_t p_lo = g0 > panel_begin ? g0 : panel_begin;
+      const int64_t p_hi = g0 + kGroupPanels < panel_end ? g0 + kGroupPanels : panel_end;
+      for (int64_t c = 0, b0 = 0; b0 < nb; ++c, b0 += cb) {
+        const int64_t n_blocks = nb - b0 < cb ? nb - b0 : cb;
+        for (int64_t p = p_lo; p < p_hi; ++p) {
+          const uint8_t* chunk = task.levels + packed_chunk_offset(task.panels, nb, cb, kPairBytes, p, c);
+          for (int64_t t = tc; t < tc_end; t += kMax) {
+            const int nt = static_cast<int>(tc_end - t < kMax ? tc_end - t : kMax);
+            const uint8_t* xp = packed_x + tile_stride(1) * nb * (t - tc) + tile_stride(nt) * b0;
+            tile_for_tokens<Tiles, kQ8, kMax>(nt)(task, p, chunk, n_blocks, xp, task.y + t * task.rows, task.rows,
+                                                  c > 0);
+          }
+        }
       }
+    }
   }
 }

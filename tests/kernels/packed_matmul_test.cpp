@@ -1,7 +1,8 @@
 // The GEMM over weights repacked at load time (repack.h), for every type with
 // a packed layout and every kernel path that has a packed kernel, on awkward
 // shapes (rows not a multiple of the 16-row panel, 1..9 and 64+ tokens, 1..5
-// blocks per row):
+// blocks per row, and rows of several chunks with a last group of fewer than 8
+// panels, see repack.h):
 //  - against a double-precision dot of the dequantized weights with the same
 //    8-bit activations the kernel multiplies, and against the same path's
 //    unpacked SIMD kernel (both within float rounding of the term magnitudes);
@@ -139,6 +140,11 @@ TEST_P(PackedMatmul, MatchesReferenceAndUnpackedKernelOnAwkwardShapes) {
       check_packed(path, type, {23, 3, tokens}, seed++, true, pool);
       if (HasFatalFailure()) return;
     }
+    // Several chunks per row (64 blocks of Q4_0, 32 of Q8_0), an odd last one.
+    for (const Shape s : {Shape{150, 131, 1}, Shape{150, 131, 3}, Shape{17, 65, 9}, Shape{40, 33, 2}}) {
+      check_packed(path, type, s, seed++, false, pool);
+      if (HasFatalFailure()) return;
+    }
   }
 }
 
@@ -148,28 +154,32 @@ TEST_P(PackedMatmul, ResultsIndependentOfBatchAndThreads) {
   const GgmlType type = GetParam();
   const auto paths = packed_paths(type);
   if (paths.empty()) GTEST_SKIP() << "no kernel path on this CPU has a packed kernel for this type";
-  const int64_t rows = 45, cols = 4 * 32, tokens = 75;
-  auto bytes = make_weights(type, rows, cols, 91, false);
-  kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
-  auto packed = kernels::pack_weights(W);
-  W.packed = packed.get();
-  auto x = randn(static_cast<size_t>(tokens * cols), 92);
-  kernels::ThreadPool one(1), three(3);
-  for (KernelPath path : paths) {
-    SCOPED_TRACE(kernels::kernel_path_name(path));
-    std::vector<float> all(static_cast<size_t>(tokens * rows)), all3(all.size()), part(all.size());
-    kernels::matmul(W, x.data(), tokens, all.data(), one, path);
-    kernels::matmul(W, x.data(), tokens, all3.data(), three, path);
-    for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], all3[i]) << "index " << i;
-    // Every token alone, and runs of 3 and 11 tokens starting at odd offsets.
-    for (int64_t run : {1, 3, 11}) {
-      for (int64_t t0 = run == 1 ? 0 : 5; t0 < tokens; t0 += run) {
-        const int64_t n = std::min(run, tokens - t0);
-        kernels::matmul(W, &x[static_cast<size_t>(t0 * cols)], n, part.data(), three, path);
-        for (int64_t t = 0; t < n; ++t)
-          for (int64_t r = 0; r < rows; ++r)
-            ASSERT_EQ(part[static_cast<size_t>(t * rows + r)], all[static_cast<size_t>((t0 + t) * rows + r)])
-                << "row " << r << " token " << t0 + t << " in a run of " << run;
+  // One chunk per row, and several chunks (split between threads mid-group).
+  for (const Shape s : {Shape{45, 4, 75}, Shape{150, 131, 19}}) {
+    const int64_t rows = s.rows, cols = s.blocks * 32, tokens = s.tokens;
+    SCOPED_TRACE("rows " + std::to_string(rows) + " blocks " + std::to_string(s.blocks));
+    auto bytes = make_weights(type, rows, cols, 91, false);
+    kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
+    auto packed = kernels::pack_weights(W);
+    W.packed = packed.get();
+    auto x = randn(static_cast<size_t>(tokens * cols), 92);
+    kernels::ThreadPool one(1), three(3);
+    for (KernelPath path : paths) {
+      SCOPED_TRACE(kernels::kernel_path_name(path));
+      std::vector<float> all(static_cast<size_t>(tokens * rows)), all3(all.size()), part(all.size());
+      kernels::matmul(W, x.data(), tokens, all.data(), one, path);
+      kernels::matmul(W, x.data(), tokens, all3.data(), three, path);
+      for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], all3[i]) << "index " << i;
+      // Every token alone, and runs of 3 and 11 tokens starting at odd offsets.
+      for (int64_t run : {1, 3, 11}) {
+        for (int64_t t0 = run == 1 ? 0 : 5; t0 < tokens; t0 += run) {
+          const int64_t n = std::min(run, tokens - t0);
+          kernels::matmul(W, &x[static_cast<size_t>(t0 * cols)], n, part.data(), three, path);
+          for (int64_t t = 0; t < n; ++t)
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_EQ(part[static_cast<size_t>(t * rows + r)], all[static_cast<size_t>((t0 + t) * rows + r)])
+                  << "row " << r << " token " << t0 + t << " in a run of " << run;
+        }
       }
     }
   }
@@ -182,7 +192,7 @@ TEST_P(PackedMatmul, PathsWithPackedKernelsAgreeBitwise) {
   const auto paths = packed_paths(type);
   if (paths.size() < 2) GTEST_SKIP() << "fewer than two kernel paths on this CPU have a packed kernel for this type";
   kernels::ThreadPool pool(3);
-  for (const Shape s : {Shape{37, 5, 1}, Shape{64, 3, 7}, Shape{21, 64, 2}, Shape{50, 2, 70}}) {
+  for (const Shape s : {Shape{37, 5, 1}, Shape{64, 3, 7}, Shape{21, 64, 2}, Shape{50, 2, 70}, Shape{150, 131, 3}}) {
     const int64_t cols = s.blocks * 32;
     auto bytes = make_weights(type, s.rows, cols, 300 + static_cast<uint32_t>(s.rows), true);
     kernels::WeightMatrix W{type, bytes.data(), cols, s.rows, ggml_row_bytes(type, cols)};

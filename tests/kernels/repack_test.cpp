@@ -40,9 +40,18 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t cols, size
   return bytes;
 }
 
+// Blocks per chunk of the layout: 64 for Q4_0, 32 for Q8_0, or the whole row
+// when it has no more.
+int64_t reference_chunk_blocks(const kernels::WeightMatrix& w) {
+  const int64_t blocks = w.cols / 32, chunk = w.type == GgmlType::Q4_0 ? 64 : 32;
+  return blocks <= chunk ? blocks : chunk;
+}
+
 // The layout of repack.h, element by element: the blocks of panel p go in
-// pairs, pair k (blocks 2k, 2k + 1) at (p * ceil(blocks / 2) + k) * (2 * block_bytes
-// + 64); block b's levels at (b % 2) * block_bytes into its pair hold, at byte
+// pairs of 2 * block_bytes + 64 bytes (blocks 2k, 2k + 1). The pairs are
+// stored group of 8 panels by group, within a group chunk by chunk (a chunk:
+// reference_chunk_blocks blocks of a row), within a chunk panel by panel,
+// within that in block order. Block b's levels at (b % 2) * block_bytes into its pair hold, at byte
 // 64 * g + 4 * i + e, element 4 * g + e of the group's levels of row 16 * p + i
 // (Q4_0: quant byte 4g+e as stored; Q8_0: level + 128), and its 16 rows'
 // scales follow both blocks' levels, at 2 * block_bytes + (b % 2) * 32. Rows
@@ -53,11 +62,20 @@ std::vector<uint8_t> reference_pack(const kernels::WeightMatrix& w) {
   const size_t block_bytes = q4 ? 256 : 512, src_block = q4 ? 18 : 34, pair_bytes = 2 * block_bytes + 64;
   const int groups = q4 ? 4 : 8;
   std::vector<uint8_t> ref(static_cast<size_t>(panels * pairs) * pair_bytes, 0);
+  // Where each pair (panel p, blocks b, b + 1) goes: walk the stored order.
+  const int64_t chunk = reference_chunk_blocks(w);
+  std::vector<size_t> pair_at(static_cast<size_t>(panels * pairs));
+  size_t at = 0;
+  for (int64_t g0 = 0; g0 < panels; g0 += 8)
+    for (int64_t b0 = 0; b0 < blocks; b0 += chunk)
+      for (int64_t p = g0; p < std::min(g0 + 8, panels); ++p)
+        for (int64_t b = b0; b < std::min(b0 + chunk, blocks); b += 2, at += pair_bytes)
+          pair_at[static_cast<size_t>(p * pairs + b / 2)] = at;
   for (int64_t p = 0; p < panels; ++p)
     for (int64_t b = 0; b < blocks; ++b)
       for (int64_t i = 0; i < 16 && p * 16 + i < w.rows; ++i) {
         const uint8_t* blk = w.data + static_cast<size_t>(p * 16 + i) * w.row_bytes + static_cast<size_t>(b) * src_block;
-        uint8_t* pair = ref.data() + static_cast<size_t>(p * pairs + b / 2) * pair_bytes;
+        uint8_t* pair = ref.data() + pair_at[static_cast<size_t>(p * pairs + b / 2)];
         std::memcpy(pair + 2 * block_bytes + static_cast<size_t>(b % 2) * 32 + static_cast<size_t>(2 * i), blk, 2);
         for (int g = 0; g < groups; ++g)
           for (int e = 0; e < 4; ++e) {
@@ -78,13 +96,15 @@ void expect_matches_reference(const kernels::PackedWeights& pw, const kernels::W
   ASSERT_EQ(pw.panels, (w.rows + 15) / 16) << what;
   ASSERT_EQ(pw.blocks, w.cols / 32) << what;
   ASSERT_EQ(pw.block_bytes, w.type == GgmlType::Q4_0 ? 256u : 512u) << what;
+  ASSERT_EQ(pw.chunk_blocks, reference_chunk_blocks(w)) << what;
   ASSERT_EQ(pw.bytes(), ref.size()) << what;
   EXPECT_EQ(std::memcmp(pw.levels, ref.data(), ref.size()), 0) << what << ": the packed bytes differ";
 }
 
 // A set of matrices of both types: 1 row to several panels (not multiples of
 // 16), 1 to 5 blocks, rows with padding after them (row_bytes larger than the
-// row), and large ones whose rows span several of the fan-out's runs.
+// row), large ones whose rows span several of the fan-out's runs, and rows of
+// several chunks (an odd last chunk, a last group of fewer than 8 panels).
 struct MatrixSet {
   std::vector<std::vector<uint8_t>> bytes;
   std::vector<kernels::WeightMatrix> ws;
@@ -105,6 +125,7 @@ MatrixSet make_set() {
       {GgmlType::Q4_0, 1, 1, 0},    {GgmlType::Q8_0, 15, 3, 0},   {GgmlType::Q4_0, 17, 5, 0},
       {GgmlType::Q8_0, 33, 2, 6},   {GgmlType::Q4_0, 16, 4, 14},  {GgmlType::Q8_0, 64, 1, 0},
       {GgmlType::Q4_0, 1000, 64, 0}, {GgmlType::Q8_0, 613, 96, 0}, {GgmlType::Q8_0, 2, 176, 0},
+      {GgmlType::Q4_0, 150, 131, 0}, {GgmlType::Q8_0, 40, 33, 2},
   };
   MatrixSet s;
   uint32_t seed = 7;
