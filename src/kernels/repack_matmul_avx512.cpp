@@ -1,11 +1,12 @@
 // The GEMM over packed weights (repack.h) for AVX-512 VNNI (flags from
 // CMakeLists.txt by file name). A tile is one chunk of a panel of 16 rows
-// (repack.h) by up to kMaxTokens tokens: per block of 32 columns, the panel's 8 level vectors are
-// loaded (and for Q4_0 split into nibbles) once and meet every token of the
-// tile; each token's int32 sums for the 16 rows start at the weight offset's
-// share (-offset * sum of the activation levels), take 8 vpdpbusd (4 columns
-// each, against a broadcast 4-byte activation group), and are rescaled into
-// the token's float accumulators by one FMA with the 16 rows' scales.
+// (repack.h) by up to kMaxTokens tokens: per block of 32 columns, the panel's
+// 8 level vectors are loaded (and for Q4_0 split into nibbles) once and meet
+// every token of the tile; each token's int32 sums for the 16 rows start at
+// the weight offset's share (-offset * sum of the activation levels), take 8
+// vpdpbusd (4 columns each, against a broadcast 4-byte activation group), and
+// are rescaled into the token's float accumulators by one FMA with the 16
+// rows' scales.
 //
 // The activations a tile reads are first copied into one interleaved run per
 // block (see pack_tile), so the tile addresses all its tokens through a single
