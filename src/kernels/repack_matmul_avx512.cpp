@@ -46,6 +46,15 @@ inline __m512i bcast_i32(const uint8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
+// One 64-byte line of levels, loaded as two 32-byte halves: on Zen 5 a stream
+// of 64-byte loads reads memory slower than one of 32-byte loads (see
+// read_sum_avx2), and decode is that stream (+3-4% Q4_0 tg128, measured
+// alternating with the 64-byte load).
+inline __m512i load_line(const uint8_t* p) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(p))),
+                            _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 32)), 1);
+}
+
 inline __m512 bcast_f32(const uint8_t* p) {
   float v;
   std::memcpy(&v, p, sizeof v);
@@ -86,10 +95,10 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* first_pair
         isum[g % kChains][t] = _mm512_dpbusd_epi32(isum[g % kChains][t], w, bcast_i32(xp + (g * T + t) * 4));
     };
     if constexpr (kQ8) {
-      for (int g = 0; g < 8; ++g) group(g, _mm512_load_si512(blk + 64 * g));
+      for (int g = 0; g < 8; ++g) group(g, load_line(blk + 64 * g));
     } else {
       for (int g = 0; g < 4; ++g) {
-        const __m512i packed = _mm512_load_si512(blk + 64 * g);
+        const __m512i packed = load_line(blk + 64 * g);
         group(g, _mm512_and_si512(packed, low_nibbles));
         group(g + 4, _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles));
       }
