@@ -35,19 +35,9 @@ namespace {
 
 #include "kernels/repack_kquant_matmul_body.h"
 
+#include "kernels/repack_avx512_helpers.h"
+
 constexpr int kMaxTokens = 8;
-
-inline __m512i bcast_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm512_set1_epi32(v);
-}
-
-inline __m512 bcast_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm512_set1_ps(v);
-}
 
 // With few tokens, one chain of dependent vpdpbusd per sub-block would bound
 // the loop by their latency: split it over independent sums.
@@ -149,9 +139,9 @@ RIDGE_INLINE void q6k_sub_block(const uint8_t* pair, const uint8_t* scales, int 
     RIDGE_UNROLL for (int t = 0; t < T; ++t) dot[c][t] = _mm512_setzero_si512();
   RIDGE_UNROLL for (int w = 0; w < 4; ++w) {
     const int v = 4 * kQ + w;
-    const __m512i packed = _mm512_load_si512(pair + 64 * v);
+    const __m512i packed = load_line(pair + 64 * v);
     const __m512i nib = _mm512_and_si512(kHalf ? _mm512_srli_epi16(packed, 4) : packed, low_nibbles);
-    const __m512i top = _mm512_load_si512(pair + 512 + 64 * w);
+    const __m512i top = load_line(pair + 512 + 64 * w);
     // Field f (bits 2f..2f+1) to bits 4..5; the mask drops what crossed bytes.
     __m512i shifted;
     if constexpr (f == 0) shifted = _mm512_slli_epi16(top, 4);

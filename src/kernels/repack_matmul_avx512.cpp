@@ -36,30 +36,11 @@ namespace {
 
 #include "kernels/repack_matmul_body.h"
 
+#include "kernels/repack_avx512_helpers.h"
+
 // Tokens per tile: 2 * kMaxTokens accumulators (int and float) plus the level
 // vectors stay within the 32 zmm registers.
 constexpr int kMaxTokens = 8;
-
-inline __m512i bcast_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm512_set1_epi32(v);
-}
-
-// One 64-byte line of levels, loaded as two 32-byte halves: on Zen 5 a stream
-// of 64-byte loads reads memory slower than one of 32-byte loads (see
-// read_sum_avx2), and decode is that stream (+3-4% Q4_0 tg128, measured
-// alternating with the 64-byte load).
-inline __m512i load_line(const uint8_t* p) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(p))),
-                            _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 32)), 1);
-}
-
-inline __m512 bcast_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm512_set1_ps(v);
-}
 
 template <bool kQ8, int T>
 void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* first_pair, int64_t nb, const uint8_t* xp,
