@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -37,18 +38,21 @@ constexpr const char* kBenchHelp =
     "  batchB  B sequences decoding N tokens together (one token of each per pass);\n"
     "          tokens/s counts all sequences' tokens\n"
     "Each is the median of REPS runs after a warm-up. Rooflines: streaming-read\n"
-    "bandwidth (a buffer much larger than the cache, read by the same threads),\n"
-    "sampled before the tests, between any two runs and after the tests; FP32 FMA\n"
-    "peak (a register-resident FMA loop per thread), before and after the tests,\n"
-    "the better counting. Reported against them:\n"
+    "bandwidth (a buffer much larger than the cache, read by as many threads),\n"
+    "measured in the same stretch of time as each run: one pass over the buffer\n"
+    "just before the run, one after every 8 decode steps (its time not counted as\n"
+    "the run's) and one just after it; FP32 FMA peak (a register-resident FMA loop\n"
+    "per thread), before and after the tests, the better counting. Reported\n"
+    "against them:\n"
     "  GFLOP/s    2 x matmul parameters x tokens/s (all weight matrices, output\n"
     "             included, as llama.cpp's figures count them), and its ratio to the peak\n"
     "  weight GB/s  weight bytes read per forward pass x passes/s\n"
-    "  / bandwidth  each run's weight GB/s against the bandwidth sampled next to it\n"
-    "             (the better of the samples just before and just after the run: the\n"
-    "             memory speed of a shared machine drifts), the median over the runs;\n"
-    "             for tgN this is the decode roofline share. --json also gives each\n"
-    "             run's share and roofline, and the share of the best sample of all\n"
+    "  / bandwidth  each run's weight GB/s against the read bandwidth of the passes\n"
+    "             around and within it (their mean rate: the memory speed of a shared\n"
+    "             machine drifts, so run and roofline are measured over the same\n"
+    "             time), the median over the runs; for tgN this is the decode\n"
+    "             roofline share. --json also gives each run's share and roofline,\n"
+    "             and the share of the best pass of the whole benchmark\n"
     "\n"
     "  -m, --model FILE     GGUF model (required)\n"
     "  -p, --n-prompt P     prompt tokens, 0 skips (default 512)\n"
@@ -107,9 +111,10 @@ struct TestResult {
   std::vector<double> tokens_per_s;  // one per repetition
   double median = 0, stddev = 0;
   double passes_per_token = 1;       // forward passes per token (1/P for prefill, 1/B for batches)
-  // Per repetition: the streaming-read roofline next to it (the better of the
-  // samples just before and just after it) and the run's share of it.
+  // Per repetition: the streaming-read roofline over the same time (the mean
+  // rate of the read passes around and within it) and the run's share of it.
   std::vector<double> roofline_bytes_per_s, bandwidth_share;
+  int64_t read_passes_per_run = 0;
 };
 
 double median_of(std::vector<double> v) {
@@ -133,15 +138,21 @@ class Bencher {
   Bencher(const model::LlamaModel& m, kernels::ThreadPool& pool, GgmlType kv_type)
       : m_(m), pool_(pool), kv_type_(kv_type), rng_(1234) {}
 
+  // Decode steps between two calls of run()'s `between`.
+  static constexpr int64_t kStepsBetween = 8;
+
   // Seconds for one run of `t`, on a fresh cache; `warmup` runs a shortened
-  // version (the whole prompt, one decode step) to fault pages in and wake threads.
-  double run(const BenchTest& t, bool warmup) {
+  // version (the whole prompt, one decode step) to fault pages in and wake
+  // threads. `between`, if set, is called after every kStepsBetween decode
+  // steps but the last; its time is not counted.
+  double run(const BenchTest& t, bool warmup, const std::function<void()>& between = {}) {
     const int64_t steps = warmup ? std::min<int64_t>(t.n_gen, 1) : t.n_gen;
     const int64_t positions = std::max(t.n_prompt, t.n_seqs * (t.n_gen + 16));
     kv::KvCache cache(m_.kv_config(positions, 16, kv_type_));
     std::vector<float> logits;
     model::Batch batch;
     const auto t0 = Clock::now();
+    double paused = 0;
     if (t.n_prompt > 0) {
       // Logits for the last token only, as a prompt is processed.
       for (int64_t i = 0; i < t.n_prompt; ++i) batch.add(token(), i, 0, i + 1 == t.n_prompt);
@@ -152,8 +163,13 @@ class Bencher {
       logits.clear();
       for (int64_t s = 0; s < t.n_seqs; ++s) batch.add(token(), step, static_cast<int32_t>(s), true);
       m_.forward(batch, cache, pool_, logits);
+      if (between && (step + 1) % kStepsBetween == 0 && step + 1 < steps) {
+        const auto p0 = Clock::now();
+        between();
+        paused += seconds_since(p0);
+      }
     }
-    return seconds_since(t0);
+    return seconds_since(t0) - paused;
   }
 
  private:
@@ -251,24 +267,36 @@ int cmd_bench(int argc, char** argv) {
     if (n_gen > 0) tests.push_back({"tg" + std::to_string(n_gen), 0, n_gen, 1});
     for (int64_t b : batches) tests.push_back({"batch" + std::to_string(b), 0, n_gen, b});
 
-    // The streaming-read roofline is sampled before the tests, next to every
-    // repetition and after the tests. On a shared machine the memory system's
-    // speed drifts (here by 15% within a minute), so each repetition's
-    // weight-read rate is compared with the roofline measured next to it: the
-    // better of the samples just before and just after it, so a sample taken
-    // at a slow moment cannot flatter the share. A test's share is the median
-    // of its repetitions' shares. The header reports the best sample of all.
+    // The streaming-read roofline is measured over the same stretch of time
+    // as each repetition. On a shared machine the memory system's speed
+    // drifts (here by 15% within a minute, and in and out of slower states
+    // that last minutes), so a roofline from other moments than the run it
+    // judges measures the drift as much as the run; and the best of a few
+    // short passes is an upper tail that no sustained run meets. So each
+    // repetition is framed by read passes (one just before, one after every
+    // kStepsBetween decode steps, their time excluded from the run's, one just
+    // after) and set against their mean rate (total bytes / total time), the
+    // statistic of the run itself. A test's share is the median of its
+    // repetitions' shares. The header reports the best and the lowest pass of
+    // the whole benchmark; --json also gives the share of the best pass.
     // The FMA peak (which does not drift that way) is measured before and
     // after the tests, keeping the better.
     const model::ReadBandwidthProbe probe(static_cast<uint64_t>(bandwidth_mib) << 20, threads);
     auto bw = probe.measure(5);
     auto peak = model::measure_fma_peak(threads);
     double bw_low = bw.bytes_per_s;
-    auto sample_bandwidth = [&] {
-      const auto b = probe.measure(2);
+    // Read passes of one repetition: their bytes and seconds.
+    struct Window {
+      double bytes = 0, seconds = 0;
+      int64_t passes = 0;
+    };
+    auto read_pass = [&](Window& w, bool warm_first) {
+      const auto b = probe.measure(1, warm_first);
       if (b.bytes_per_s > bw.bytes_per_s) bw = b;
       bw_low = std::min(bw_low, b.bytes_per_s);
-      return b.bytes_per_s;
+      w.bytes += static_cast<double>(b.buffer_bytes);
+      w.seconds += static_cast<double>(b.buffer_bytes) / b.bytes_per_s;
+      ++w.passes;
     };
 
     Bencher bencher(*model, pool, kv_type);
@@ -279,16 +307,19 @@ int cmd_bench(int argc, char** argv) {
       bencher.run(t, /*warmup=*/true);
       const int64_t tokens = t.n_prompt > 0 ? t.n_prompt : t.n_gen * t.n_seqs;
       r.passes_per_token = t.n_prompt > 0 ? 1.0 / static_cast<double>(t.n_prompt) : 1.0 / static_cast<double>(t.n_seqs);
-      double before = sample_bandwidth();
       for (int64_t i = 0; i < reps; ++i) {
-        const double tps = static_cast<double>(tokens) / bencher.run(t, false);
-        const double after = sample_bandwidth();
-        const double roofline = std::max(before, after);
+        Window w;
+        // The first pass of a repetition is preceded by an untimed one: the
+        // buffer sat idle during the previous run's prompt or the warm-up.
+        read_pass(w, /*warm_first=*/true);
+        const double tps = static_cast<double>(tokens) / bencher.run(t, false, [&] { read_pass(w, false); });
+        read_pass(w, false);
+        const double roofline = w.bytes / w.seconds;
         r.tokens_per_s.push_back(tps);
         r.roofline_bytes_per_s.push_back(roofline);
         r.bandwidth_share.push_back(static_cast<double>(stats.weight_bytes_per_pass) * tps * r.passes_per_token /
                                     roofline);
-        before = after;
+        r.read_passes_per_run = w.passes;
       }
       r.median = median_of(r.tokens_per_s);
       r.stddev = stddev_of(r.tokens_per_s);
@@ -340,6 +371,7 @@ int cmd_bench(int argc, char** argv) {
             {"bandwidth_share", median_of(r.bandwidth_share)},
             {"samples_bandwidth_share", r.bandwidth_share},
             {"samples_bandwidth_gb_s", gbs(r.roofline_bytes_per_s)},
+            {"bandwidth_passes_per_run", r.read_passes_per_run},
             {"bandwidth_share_of_best", weight_gbs(r) / bw_gbs},
         };
         std::printf("%s\n", j.dump().c_str());
@@ -357,11 +389,12 @@ int cmd_bench(int argc, char** argv) {
     std::printf("kernels: %s   threads: %d   repetitions: %lld (median after a warm-up)\n", kernel_path, threads,
                 static_cast<long long>(reps));
     std::printf("load: %.0f ms (map, validate, bind and repack the weights)\n", load_ms);
-    std::printf("rooflines: streaming read %.2f GB/s best, %.2f lowest of the samples next to the runs (%lld MiB, %d "
-                "threads); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n",
+    std::printf("rooflines: streaming read %.2f GB/s best, %.2f lowest of the passes around and within the runs (%lld "
+                "MiB, %d threads); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n",
                 bw_gbs, bw_low / 1e9, static_cast<long long>(bw.buffer_bytes >> 20), threads, peak_gflops,
                 peak.isa.c_str(), threads);
-    std::printf("/ bandwidth: each run's weight reads against the roofline sampled next to it (median)\n\n");
+    std::printf("/ bandwidth: each run's weight reads against the mean read rate of the passes around and within it "
+                "(median)\n\n");
     std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "test", "t/s", "+/-", "GFLOP/s", "/ FMA peak",
                 "weight GB/s", "/ bandwidth");
     std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "---", "---:", "---:", "---:", "---:", "---:",

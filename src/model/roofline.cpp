@@ -116,15 +116,13 @@ ReadBandwidthProbe::ReadBandwidthProbe(uint64_t buffer_bytes, int threads) : thr
   });
 }
 
-ReadBandwidth ReadBandwidthProbe::measure(int passes) const {
+ReadBandwidth ReadBandwidthProbe::measure(int passes, bool warm_first) const {
   if (passes < 1) throw std::invalid_argument("read bandwidth: passes must be positive");
   std::vector<uint64_t> sinks(static_cast<size_t>(threads_) * 8, 0);  // 64 bytes apart: no false sharing
   __builtin_cpu_init();
   const bool wide = __builtin_cpu_supports("avx2");
-  // One pass more than timed, first: pages left idle between measurements may
-  // have been reclaimed from this process (or lost their TLB entries) and would
-  // be faulted back in on the first read.
-  auto seconds = timed_rounds(threads_, passes + 1, [&](int t, int) {
+  const int untimed = warm_first ? 1 : 0;
+  auto seconds = timed_rounds(threads_, passes + untimed, [&](int t, int) {
     const uint64_t b = words_ * t / threads_, e = words_ * (t + 1) / threads_;
     const uint64_t* p = buf_.get();
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -147,7 +145,7 @@ ReadBandwidth ReadBandwidthProbe::measure(int passes) const {
   r.buffer_bytes = words_ * sizeof(uint64_t);
   r.threads = threads_;
   r.passes = passes;
-  r.bytes_per_s = static_cast<double>(r.buffer_bytes) / *std::min_element(seconds.begin() + 1, seconds.end());
+  r.bytes_per_s = static_cast<double>(r.buffer_bytes) / *std::min_element(seconds.begin() + untimed, seconds.end());
   // Keep the sums observable so the reads cannot be dropped.
   volatile uint64_t keep = 0;
   for (uint64_t s : sinks) keep = keep + s;

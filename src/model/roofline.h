@@ -28,7 +28,10 @@ class ReadBandwidthProbe {
  public:
   // Throws std::invalid_argument like measure_read_bandwidth.
   ReadBandwidthProbe(uint64_t buffer_bytes, int threads);
-  ReadBandwidth measure(int passes) const;
+  // The best of `passes` timed passes, after an untimed one when `warm_first`
+  // (pages left idle may have been reclaimed, or lost their TLB entries, and
+  // would be faulted back in on the first read).
+  ReadBandwidth measure(int passes, bool warm_first = true) const;
 
  private:
   std::unique_ptr<uint64_t[]> buf_;

@@ -53,12 +53,12 @@ void expect_clean_failure(const ProcessResult& r, const std::string& what) {
 TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
   const auto dir = ridge::test::scratch_dir("bench_json");
   const auto model = gen_tiny(dir, "q8_0", "tiny-q8.gguf");
-  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "16", "-n", "4", "-r", "1", "-b", "1,2", "-t", "2",
+  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "16", "-n", "9", "-r", "1", "-b", "1,2", "-t", "2",
                         "--bandwidth-mib", "16", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 4u) << r.out;
-  const std::vector<std::string> names = {"pp16", "tg4", "batch1", "batch2"};
+  const std::vector<std::string> names = {"pp16", "tg9", "batch1", "batch2"};
   const ridge::gguf::File f = ridge::gguf::File::open(model);
   uint64_t matmul_params = 0;
   for (const auto& t : f.tensors())
@@ -84,8 +84,11 @@ TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
                 1e-9 * j["gflops_effective"].get<double>() + 1e-12);
     EXPECT_NEAR(j["fma_peak_ratio"].get<double>(), j["gflops_effective"].get<double>() / j["fma_peak_gflops"].get<double>(),
                 1e-9);
-    // The share is each repetition's rate against the roofline sampled next to
-    // it (here one repetition); the best sample of the run bounds those.
+    // The share is each repetition's rate against the mean rate of the read
+    // passes around it and, for decode, after every 8 steps within it (here one
+    // repetition: 2 passes for the prefill, 3 for 9 decode steps); the best
+    // pass of the whole benchmark bounds that mean.
+    EXPECT_EQ(j.at("bandwidth_passes_per_run"), i == 0 ? 2 : 3) << names[i];
     EXPECT_NEAR(j["bandwidth_share_of_best"].get<double>(),
                 j["weight_read_gb_s"].get<double>() / j["bandwidth_gb_s"].get<double>(), 1e-9);
     ASSERT_EQ(j.at("samples_bandwidth_share").size(), 1u);
@@ -96,7 +99,7 @@ TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
     EXPECT_NEAR(j["bandwidth_share"].get<double>(), j["samples_bandwidth_share"][0].get<double>(), 1e-12);
   }
   EXPECT_EQ(lines[0].at("n_prompt"), 16);
-  EXPECT_EQ(lines[1].at("n_gen"), 4);
+  EXPECT_EQ(lines[1].at("n_gen"), 9);
   EXPECT_EQ(lines[3].at("n_seqs"), 2);
   // Decode reads the weights once per pass: weight GB/s = passes/s x bytes; batch2 makes a pass per 2 tokens.
   const double bytes = lines[1]["weight_bytes_per_pass"];
