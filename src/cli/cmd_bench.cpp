@@ -48,7 +48,7 @@ constexpr const char* kBenchHelp =
     "             included, as llama.cpp's figures count them), and its ratio to the peak\n"
     "  weight GB/s  weight bytes read per forward pass x passes/s\n"
     "  / bandwidth  each run's weight GB/s against the read bandwidth of the passes\n"
-    "             around and within it (their mean rate: the memory speed of a shared\n"
+    "             around and within it (their median: the memory speed of a shared\n"
     "             machine drifts, so run and roofline are measured over the same\n"
     "             time), the median over the runs; for tgN this is the decode\n"
     "             roofline share. --json also gives each run's share and roofline,\n"
@@ -111,7 +111,7 @@ struct TestResult {
   std::vector<double> tokens_per_s;  // one per repetition
   double median = 0, stddev = 0;
   double passes_per_token = 1;       // forward passes per token (1/P for prefill, 1/B for batches)
-  // Per repetition: the streaming-read roofline over the same time (the mean
+  // Per repetition: the streaming-read roofline over the same time (the median
   // rate of the read passes around and within it) and the run's share of it.
   std::vector<double> roofline_bytes_per_s, bandwidth_share;
   int64_t read_passes_per_run = 0;
@@ -275,28 +275,25 @@ int cmd_bench(int argc, char** argv) {
     // short passes is an upper tail that no sustained run meets. So each
     // repetition is framed by read passes (one just before, one after every
     // kStepsBetween decode steps, their time excluded from the run's, one just
-    // after) and set against their mean rate (total bytes / total time), the
-    // statistic of the run itself. A test's share is the median of its
-    // repetitions' shares. The header reports the best and the lowest pass of
+    // after) and set against their median rate. The median, because a pass is
+    // short (tens of ms) and this VM now and then stalls one for as long again
+    // or longer (with or without a run beside it), which a mean would pass on
+    // to the roofline at full weight while a run's own rate dilutes the stalls
+    // it meets; so the roofline errs high, against the run. A test's share is
+    // the median of its repetitions' shares. The header reports the best and the lowest pass of
     // the whole benchmark; --json also gives the share of the best pass.
     // The FMA peak (which does not drift that way) is measured before and
     // after the tests, keeping the better.
     const model::ReadBandwidthProbe probe(static_cast<uint64_t>(bandwidth_mib) << 20, threads);
-    auto bw = probe.measure(5);
+    auto bw = probe.measure(5, true, pool);
     auto peak = model::measure_fma_peak(threads);
     double bw_low = bw.bytes_per_s;
-    // Read passes of one repetition: their bytes and seconds.
-    struct Window {
-      double bytes = 0, seconds = 0;
-      int64_t passes = 0;
-    };
-    auto read_pass = [&](Window& w, bool warm_first) {
-      const auto b = probe.measure(1, warm_first);
+    // The rates of one repetition's read passes.
+    auto read_pass = [&](std::vector<double>& window, bool warm_first) {
+      const auto b = probe.measure(1, warm_first, pool);
       if (b.bytes_per_s > bw.bytes_per_s) bw = b;
       bw_low = std::min(bw_low, b.bytes_per_s);
-      w.bytes += static_cast<double>(b.buffer_bytes);
-      w.seconds += static_cast<double>(b.buffer_bytes) / b.bytes_per_s;
-      ++w.passes;
+      window.push_back(b.bytes_per_s);
     };
 
     Bencher bencher(*model, pool, kv_type);
@@ -308,25 +305,25 @@ int cmd_bench(int argc, char** argv) {
       const int64_t tokens = t.n_prompt > 0 ? t.n_prompt : t.n_gen * t.n_seqs;
       r.passes_per_token = t.n_prompt > 0 ? 1.0 / static_cast<double>(t.n_prompt) : 1.0 / static_cast<double>(t.n_seqs);
       for (int64_t i = 0; i < reps; ++i) {
-        Window w;
+        std::vector<double> window;
         // The first pass of a repetition is preceded by an untimed one: the
         // buffer sat idle during the previous run's prompt or the warm-up.
-        read_pass(w, /*warm_first=*/true);
-        const double tps = static_cast<double>(tokens) / bencher.run(t, false, [&] { read_pass(w, false); });
-        read_pass(w, false);
-        const double roofline = w.bytes / w.seconds;
+        read_pass(window, /*warm_first=*/true);
+        const double tps = static_cast<double>(tokens) / bencher.run(t, false, [&] { read_pass(window, false); });
+        read_pass(window, false);
+        const double roofline = median_of(window);
         r.tokens_per_s.push_back(tps);
         r.roofline_bytes_per_s.push_back(roofline);
         r.bandwidth_share.push_back(static_cast<double>(stats.weight_bytes_per_pass) * tps * r.passes_per_token /
                                     roofline);
-        r.read_passes_per_run = w.passes;
+        r.read_passes_per_run = static_cast<int64_t>(window.size());
       }
       r.median = median_of(r.tokens_per_s);
       r.stddev = stddev_of(r.tokens_per_s);
       results.push_back(r);
     }
 
-    const auto bw_after = probe.measure(5);
+    const auto bw_after = probe.measure(5, true, pool);
     if (bw_after.bytes_per_s > bw.bytes_per_s) bw = bw_after;
     bw_low = std::min(bw_low, bw_after.bytes_per_s);
     const auto peak_after = model::measure_fma_peak(threads);
@@ -393,8 +390,8 @@ int cmd_bench(int argc, char** argv) {
                 "MiB, %d threads); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n",
                 bw_gbs, bw_low / 1e9, static_cast<long long>(bw.buffer_bytes >> 20), threads, peak_gflops,
                 peak.isa.c_str(), threads);
-    std::printf("/ bandwidth: each run's weight reads against the mean read rate of the passes around and within it "
-                "(median)\n\n");
+    std::printf("/ bandwidth: each run's weight reads against the median read rate of the passes around and within "
+                "it (median)\n\n");
     std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "test", "t/s", "+/-", "GFLOP/s", "/ FMA peak",
                 "weight GB/s", "/ bandwidth");
     std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "---", "---:", "---:", "---:", "---:", "---:",

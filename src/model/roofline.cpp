@@ -6,9 +6,11 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "kernels/thread_pool.h"
 #include "model/bench_peak.h"
 
 namespace ridge::model {
@@ -116,40 +118,68 @@ ReadBandwidthProbe::ReadBandwidthProbe(uint64_t buffer_bytes, int threads) : thr
   });
 }
 
-ReadBandwidth ReadBandwidthProbe::measure(int passes, bool warm_first) const {
-  if (passes < 1) throw std::invalid_argument("read bandwidth: passes must be positive");
-  std::vector<uint64_t> sinks(static_cast<size_t>(threads_) * 8, 0);  // 64 bytes apart: no false sharing
-  __builtin_cpu_init();
-  const bool wide = __builtin_cpu_supports("avx2");
-  const int untimed = warm_first ? 1 : 0;
-  auto seconds = timed_rounds(threads_, passes + untimed, [&](int t, int) {
-    const uint64_t b = words_ * t / threads_, e = words_ * (t + 1) / threads_;
-    const uint64_t* p = buf_.get();
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    uint64_t i = b;
-    if (wide) {  // the fastest loads where the CPU has them (bench_peak.h)
-      const uint64_t n = (e - b) / 32 * 32;
-      s0 += read_sum_avx2(p + b, p + b + n);
-      i = b + n;
-    }
-    for (; i + 4 <= e; i += 4) {
-      s0 += p[i];
-      s1 += p[i + 1];
-      s2 += p[i + 2];
-      s3 += p[i + 3];
-    }
-    for (; i < e; ++i) s0 += p[i];
-    sinks[static_cast<size_t>(t) * 8] += s0 + s1 + s2 + s3;
-  });
+uint64_t ReadBandwidthProbe::read_slice(int t) const {
+  static const bool wide = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  const uint64_t b = words_ * t / threads_, e = words_ * (t + 1) / threads_;
+  const uint64_t* p = buf_.get();
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  uint64_t i = b;
+  if (wide) {  // the fastest loads where the CPU has them (bench_peak.h)
+    const uint64_t n = (e - b) / 32 * 32;
+    s0 += read_sum_avx2(p + b, p + b + n);
+    i = b + n;
+  }
+  for (; i + 4 <= e; i += 4) {
+    s0 += p[i];
+    s1 += p[i + 1];
+    s2 += p[i + 2];
+    s3 += p[i + 3];
+  }
+  for (; i < e; ++i) s0 += p[i];
+  return s0 + s1 + s2 + s3;
+}
+
+ReadBandwidth ReadBandwidthProbe::result(const std::vector<double>& seconds, int untimed,
+                                         const std::vector<uint64_t>& sinks) const {
   ReadBandwidth r;
   r.buffer_bytes = words_ * sizeof(uint64_t);
   r.threads = threads_;
-  r.passes = passes;
+  r.passes = static_cast<int>(seconds.size()) - untimed;
   r.bytes_per_s = static_cast<double>(r.buffer_bytes) / *std::min_element(seconds.begin() + untimed, seconds.end());
   // Keep the sums observable so the reads cannot be dropped.
   volatile uint64_t keep = 0;
   for (uint64_t s : sinks) keep = keep + s;
   return r;
+}
+
+ReadBandwidth ReadBandwidthProbe::measure(int passes, bool warm_first) const {
+  if (passes < 1) throw std::invalid_argument("read bandwidth: passes must be positive");
+  std::vector<uint64_t> sinks(static_cast<size_t>(threads_) * 8, 0);  // 64 bytes apart: no false sharing
+  const int untimed = warm_first ? 1 : 0;
+  const auto seconds =
+      timed_rounds(threads_, passes + untimed, [&](int t, int) { sinks[static_cast<size_t>(t) * 8] += read_slice(t); });
+  return result(seconds, untimed, sinks);
+}
+
+ReadBandwidth ReadBandwidthProbe::measure(int passes, bool warm_first, kernels::ThreadPool& pool) const {
+  if (passes < 1) throw std::invalid_argument("read bandwidth: passes must be positive");
+  if (pool.size() != threads_)
+    throw std::invalid_argument("read bandwidth: a pool of " + std::to_string(pool.size()) + " threads for a probe of " +
+                                std::to_string(threads_));
+  std::vector<uint64_t> sinks(static_cast<size_t>(threads_) * 8, 0);
+  const int untimed = warm_first ? 1 : 0;
+  std::vector<double> seconds;
+  for (int r = 0; r < passes + untimed; ++r) {
+    const auto t0 = Clock::now();
+    pool.parallel_for(threads_, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) sinks[static_cast<size_t>(t) * 8] += read_slice(static_cast<int>(t));
+    });
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return result(seconds, untimed, sinks);
 }
 
 ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int passes) {

@@ -6,6 +6,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+namespace ridge::kernels {
+class ThreadPool;
+}
 
 namespace ridge::model {
 
@@ -32,8 +37,17 @@ class ReadBandwidthProbe {
   // (pages left idle may have been reclaimed, or lost their TLB entries, and
   // would be faulted back in on the first read).
   ReadBandwidth measure(int passes, bool warm_first = true) const;
+  // The same on the threads of `pool` (which must have as many), each pass
+  // one fan-out timed by the caller: the threads a benchmark runs on, already
+  // placed on their cores (a fresh thread may share a core with another until
+  // the scheduler moves it, which halved some passes taken between decode
+  // steps).
+  ReadBandwidth measure(int passes, bool warm_first, kernels::ThreadPool& pool) const;
 
  private:
+  uint64_t read_slice(int t) const;  // the sum of thread t's share of the buffer
+  ReadBandwidth result(const std::vector<double>& seconds, int untimed, const std::vector<uint64_t>& sinks) const;
+
   std::unique_ptr<uint64_t[]> buf_;
   uint64_t words_ = 0;
   int threads_ = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/bench_peak.h"
+#include "kernels/thread_pool.h"
 #include "model/roofline.h"
 
 namespace ridge::model {
@@ -48,6 +49,20 @@ TEST(Roofline, ProbeMeasuresRepeatedlyOnOneBuffer) {
   EXPECT_THROW(probe.measure(0), std::invalid_argument);
   EXPECT_THROW(ReadBandwidthProbe(1000, 2), std::invalid_argument);
   EXPECT_THROW(ReadBandwidthProbe(uint64_t{8} << 20, 0), std::invalid_argument);
+}
+
+TEST(Roofline, ProbeMeasuresOnAPoolOfAsManyThreads) {
+  const ReadBandwidthProbe probe(uint64_t{8} << 20, 2);
+  kernels::ThreadPool pool(2), wrong(3);
+  for (bool warm : {true, false}) {
+    const ReadBandwidth bw = probe.measure(2, warm, pool);
+    EXPECT_GT(bw.bytes_per_s, 0);
+    EXPECT_TRUE(std::isfinite(bw.bytes_per_s));
+    EXPECT_EQ(bw.passes, 2);
+    EXPECT_EQ(bw.threads, 2);
+  }
+  EXPECT_THROW(probe.measure(0, true, pool), std::invalid_argument);
+  EXPECT_THROW(probe.measure(1, true, wrong), std::invalid_argument);
 }
 
 }  // namespace
