@@ -119,11 +119,14 @@ ReadBandwidthProbe::ReadBandwidthProbe(uint64_t buffer_bytes, int threads) : thr
 }
 
 uint64_t ReadBandwidthProbe::read_slice(int t) const {
+  return read_words(words_ * t / threads_, words_ * (t + 1) / threads_);
+}
+
+uint64_t ReadBandwidthProbe::read_words(uint64_t b, uint64_t e) const {
   static const bool wide = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0;
   }();
-  const uint64_t b = words_ * t / threads_, e = words_ * (t + 1) / threads_;
   const uint64_t* p = buf_.get();
   uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   uint64_t i = b;
@@ -171,11 +174,18 @@ ReadBandwidth ReadBandwidthProbe::measure(int passes, bool warm_first, kernels::
                                 std::to_string(threads_));
   std::vector<uint64_t> sinks(static_cast<size_t>(threads_) * 8, 0);
   const int untimed = warm_first ? 1 : 0;
+  // Pieces of 2 MiB, so a thread that starts late (a vCPU woken from idle)
+  // still takes its part of the pass: the pool hands each thread a
+  // contiguous share of pieces and balances the ends by stealing, so the
+  // runs read are long.
+  constexpr uint64_t kPieceWords = (uint64_t{2} << 20) / sizeof(uint64_t);
+  const auto pieces = static_cast<int64_t>((words_ + kPieceWords - 1) / kPieceWords);
   std::vector<double> seconds;
   for (int r = 0; r < passes + untimed; ++r) {
     const auto t0 = Clock::now();
-    pool.parallel_for(threads_, 1, [&](int64_t b, int64_t e, int) {
-      for (int64_t t = b; t < e; ++t) sinks[static_cast<size_t>(t) * 8] += read_slice(static_cast<int>(t));
+    pool.parallel_for(pieces, 1, [&](int64_t b, int64_t e, int t) {
+      sinks[static_cast<size_t>(t) * 8] += read_words(static_cast<uint64_t>(b) * kPieceWords,
+                                                      std::min(words_, static_cast<uint64_t>(e) * kPieceWords));
     });
     seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }

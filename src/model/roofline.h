@@ -41,11 +41,13 @@ class ReadBandwidthProbe {
   // one fan-out timed by the caller: the threads a benchmark runs on, already
   // placed on their cores (a fresh thread may share a core with another until
   // the scheduler moves it, which halved some passes taken between decode
-  // steps).
+  // steps), the buffer handed out in pieces so a thread that starts late
+  // still reads its part.
   ReadBandwidth measure(int passes, bool warm_first, kernels::ThreadPool& pool) const;
 
  private:
   uint64_t read_slice(int t) const;  // the sum of thread t's share of the buffer
+  uint64_t read_words(uint64_t begin, uint64_t end) const;  // the sum of words [begin, end)
   ReadBandwidth result(const std::vector<double>& seconds, int untimed, const std::vector<uint64_t>& sinks) const;
 
   std::unique_ptr<uint64_t[]> buf_;
