@@ -39,11 +39,11 @@ constexpr const char* kBenchHelp =
     "          tokens/s counts all sequences' tokens\n"
     "Each is the median of REPS runs after a warm-up. Rooflines: streaming-read\n"
     "bandwidth (a buffer much larger than the cache, read by as many threads),\n"
-    "measured in the same stretch of time as each run: one pass over the buffer\n"
-    "just before the run, one after every 8 decode steps (its time not counted as\n"
-    "the run's) and one just after it; FP32 FMA peak (a register-resident FMA loop\n"
-    "per thread), before and after the tests, the better counting. Reported\n"
-    "against them:\n"
+    "measured in the same stretch of time as each run: one timed pass over the\n"
+    "buffer (after an untimed one) just before the run, one after every 8 decode\n"
+    "steps (not counted as the run's time) and one just after it; FP32 FMA peak\n"
+    "(a register-resident FMA loop per thread), before and after the tests, the\n"
+    "better counting. Reported against them:\n"
     "  GFLOP/s    2 x matmul parameters x tokens/s (all weight matrices, output\n"
     "             included, as llama.cpp's figures count them), and its ratio to the peak\n"
     "  weight GB/s  weight bytes read per forward pass x passes/s\n"
@@ -280,17 +280,23 @@ int cmd_bench(int argc, char** argv) {
     // or longer (with or without a run beside it), which a mean would pass on
     // to the roofline at full weight while a run's own rate dilutes the stalls
     // it meets; so the roofline errs high, against the run. A test's share is
-    // the median of its repetitions' shares. The header reports the best and the lowest pass of
-    // the whole benchmark; --json also gives the share of the best pass.
+    // the median of its repetitions' shares. The header reports the best and
+    // the lowest pass of the whole benchmark; --json also gives the share of
+    // the best pass.
     // The FMA peak (which does not drift that way) is measured before and
     // after the tests, keeping the better.
     const model::ReadBandwidthProbe probe(static_cast<uint64_t>(bandwidth_mib) << 20, threads);
     auto bw = probe.measure(5, true, pool);
     auto peak = model::measure_fma_peak(threads);
     double bw_low = bw.bytes_per_s;
-    // The rates of one repetition's read passes.
-    auto read_pass = [&](std::vector<double>& window, bool warm_first) {
-      const auto b = probe.measure(1, warm_first, pool);
+    // The rates of one repetition's read passes. Each timed pass follows an
+    // untimed one: the first pass after compute-heavy work (a prefill, a
+    // batched step) often reads at a third to a half of the rate of the next
+    // one, here on this VM, while passes after single-token decode steps do
+    // not; the untimed pass also faults back pages reclaimed while the buffer
+    // sat idle.
+    auto read_pass = [&](std::vector<double>& window) {
+      const auto b = probe.measure(1, /*warm_first=*/true, pool);
       if (b.bytes_per_s > bw.bytes_per_s) bw = b;
       bw_low = std::min(bw_low, b.bytes_per_s);
       window.push_back(b.bytes_per_s);
@@ -306,11 +312,9 @@ int cmd_bench(int argc, char** argv) {
       r.passes_per_token = t.n_prompt > 0 ? 1.0 / static_cast<double>(t.n_prompt) : 1.0 / static_cast<double>(t.n_seqs);
       for (int64_t i = 0; i < reps; ++i) {
         std::vector<double> window;
-        // The first pass of a repetition is preceded by an untimed one: the
-        // buffer sat idle during the previous run's prompt or the warm-up.
-        read_pass(window, /*warm_first=*/true);
-        const double tps = static_cast<double>(tokens) / bencher.run(t, false, [&] { read_pass(window, false); });
-        read_pass(window, false);
+        read_pass(window);
+        const double tps = static_cast<double>(tokens) / bencher.run(t, false, [&] { read_pass(window); });
+        read_pass(window);
         const double roofline = median_of(window);
         r.tokens_per_s.push_back(tps);
         r.roofline_bytes_per_s.push_back(roofline);
