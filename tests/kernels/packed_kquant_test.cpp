@@ -15,6 +15,7 @@
 //    copy is tested for every packable type in packed_matmul_test.cpp.)
 #include <gtest/gtest.h>
 
+#include "common/packed_checks.h"
 #include "common/random.h"
 
 #include <cmath>
@@ -37,6 +38,7 @@ using kernels::KernelPath;
 
 namespace {
 
+using ridge::test::packed_paths;
 using ridge::test::randn;
 
 size_t super_block_bytes(GgmlType type) { return type == GgmlType::Q4_K ? 144 : 210; }
@@ -101,13 +103,6 @@ Decomposed decompose(GgmlType type, const uint8_t* blk) {
       out.min[e] = 0;
     }
   }
-  return out;
-}
-
-std::vector<KernelPath> packed_paths(GgmlType type) {
-  std::vector<KernelPath> out;
-  for (KernelPath p : kernels::supported_kernel_paths())
-    if (kernels::packed_matmul_supported(type, p)) out.push_back(p);
   return out;
 }
 
@@ -213,23 +208,10 @@ TEST_P(PackedKQuant, ResultsIndependentOfBatchAndThreads) {
   auto packed = kernels::pack_weights(W);
   W.packed = packed.get();
   auto x = randn(static_cast<size_t>(tokens * cols), 92);
-  kernels::ThreadPool one(1), three(3);
   for (KernelPath path : paths) {
     SCOPED_TRACE(kernels::kernel_path_name(path));
-    std::vector<float> all(static_cast<size_t>(tokens * rows)), all3(all.size()), part(all.size());
-    kernels::matmul(W, x.data(), tokens, all.data(), one, path);
-    kernels::matmul(W, x.data(), tokens, all3.data(), three, path);
-    for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], all3[i]) << "index " << i;
-    for (int64_t run : {1, 2, 3, 11}) {
-      for (int64_t t0 = run == 1 ? 0 : 5; t0 < tokens; t0 += run) {
-        const int64_t n = std::min(run, tokens - t0);
-        kernels::matmul(W, &x[static_cast<size_t>(t0 * cols)], n, part.data(), three, path);
-        for (int64_t t = 0; t < n; ++t)
-          for (int64_t r = 0; r < rows; ++r)
-            ASSERT_EQ(part[static_cast<size_t>(t * rows + r)], all[static_cast<size_t>((t0 + t) * rows + r)])
-                << "row " << r << " token " << t0 + t << " in a run of " << run;
-      }
-    }
+    ridge::test::expect_independent_of_batch_and_threads(W, x, tokens, {1, 2, 3, 11}, path);
+    if (HasFatalFailure()) return;
   }
 }
 
@@ -247,15 +229,10 @@ TEST_P(PackedKQuant, PathsWithPackedKernelsAgreeBitwise) {
     auto packed = kernels::pack_weights(W);
     W.packed = packed.get();
     auto x = randn(static_cast<size_t>(s.tokens * cols), 600 + static_cast<uint32_t>(s.tokens));
-    std::vector<float> first(static_cast<size_t>(s.tokens * s.rows)), other(first.size());
-    kernels::matmul(W, x.data(), s.tokens, first.data(), pool, paths[0]);
-    for (size_t p = 1; p < paths.size(); ++p) {
-      kernels::matmul(W, x.data(), s.tokens, other.data(), pool, paths[p]);
-      for (size_t i = 0; i < first.size(); ++i)
-        ASSERT_EQ(first[i], other[i]) << kernels::kernel_path_name(paths[0]) << " vs "
-                                      << kernels::kernel_path_name(paths[p]) << " rows " << s.rows
-                                      << " super-blocks " << s.super_blocks << " tokens " << s.tokens << " at " << i;
-    }
+    ridge::test::expect_paths_agree_bitwise(W, x, s.tokens, paths, pool,
+                                            "rows " + std::to_string(s.rows) + " super-blocks " +
+                                                std::to_string(s.super_blocks) + " tokens " + std::to_string(s.tokens));
+    if (HasFatalFailure()) return;
   }
 }
 

@@ -13,6 +13,7 @@
 //    cannot pack and matmul a packed copy of another matrix.
 #include <gtest/gtest.h>
 
+#include "common/packed_checks.h"
 #include "common/random.h"
 
 #include <cmath>
@@ -36,6 +37,7 @@ using kernels::KernelPath;
 
 namespace {
 
+using ridge::test::packed_paths;
 using ridge::test::randn;
 
 // Quantized Gaussian weights, or random block bytes (every level pattern,
@@ -55,13 +57,6 @@ std::vector<uint8_t> make_weights(GgmlType type, int64_t rows, int64_t cols, uin
     std::memcpy(&bytes[blk * tr.block_bytes], &h, 2);
   }
   return bytes;
-}
-
-std::vector<KernelPath> packed_paths(GgmlType type) {
-  std::vector<KernelPath> out;
-  for (KernelPath p : kernels::supported_kernel_paths())
-    if (kernels::packed_matmul_supported(type, p)) out.push_back(p);
-  return out;
 }
 
 struct Shape {
@@ -163,24 +158,10 @@ TEST_P(PackedMatmul, ResultsIndependentOfBatchAndThreads) {
     auto packed = kernels::pack_weights(W);
     W.packed = packed.get();
     auto x = randn(static_cast<size_t>(tokens * cols), 92);
-    kernels::ThreadPool one(1), three(3);
     for (KernelPath path : paths) {
       SCOPED_TRACE(kernels::kernel_path_name(path));
-      std::vector<float> all(static_cast<size_t>(tokens * rows)), all3(all.size()), part(all.size());
-      kernels::matmul(W, x.data(), tokens, all.data(), one, path);
-      kernels::matmul(W, x.data(), tokens, all3.data(), three, path);
-      for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], all3[i]) << "index " << i;
-      // Every token alone, and runs of 3 and 11 tokens starting at odd offsets.
-      for (int64_t run : {1, 3, 11}) {
-        for (int64_t t0 = run == 1 ? 0 : 5; t0 < tokens; t0 += run) {
-          const int64_t n = std::min(run, tokens - t0);
-          kernels::matmul(W, &x[static_cast<size_t>(t0 * cols)], n, part.data(), three, path);
-          for (int64_t t = 0; t < n; ++t)
-            for (int64_t r = 0; r < rows; ++r)
-              ASSERT_EQ(part[static_cast<size_t>(t * rows + r)], all[static_cast<size_t>((t0 + t) * rows + r)])
-                  << "row " << r << " token " << t0 + t << " in a run of " << run;
-        }
-      }
+      ridge::test::expect_independent_of_batch_and_threads(W, x, tokens, {1, 3, 11}, path);
+      if (HasFatalFailure()) return;
     }
   }
 }
@@ -199,15 +180,10 @@ TEST_P(PackedMatmul, PathsWithPackedKernelsAgreeBitwise) {
     auto packed = kernels::pack_weights(W);
     W.packed = packed.get();
     auto x = randn(static_cast<size_t>(s.tokens * cols), 400 + static_cast<uint32_t>(s.tokens));
-    std::vector<float> first(static_cast<size_t>(s.tokens * s.rows)), other(first.size());
-    kernels::matmul(W, x.data(), s.tokens, first.data(), pool, paths[0]);
-    for (size_t p = 1; p < paths.size(); ++p) {
-      kernels::matmul(W, x.data(), s.tokens, other.data(), pool, paths[p]);
-      for (size_t i = 0; i < first.size(); ++i)
-        ASSERT_EQ(first[i], other[i]) << kernels::kernel_path_name(paths[0]) << " vs "
-                                      << kernels::kernel_path_name(paths[p]) << " rows " << s.rows << " blocks "
-                                      << s.blocks << " tokens " << s.tokens << " at " << i;
-    }
+    ridge::test::expect_paths_agree_bitwise(W, x, s.tokens, paths, pool,
+                                            "rows " + std::to_string(s.rows) + " blocks " + std::to_string(s.blocks) +
+                                                " tokens " + std::to_string(s.tokens));
+    if (HasFatalFailure()) return;
   }
 }
 
