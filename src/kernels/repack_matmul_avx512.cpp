@@ -6,7 +6,8 @@
 // the weight offset's share (-offset * sum of the activation levels), take 8
 // vpdpbusd (4 columns each, against a broadcast 4-byte activation group), and
 // are rescaled into the token's float accumulators by one FMA with the 16
-// rows' scales.
+// rows' scales. Blocks go a pair at a time (see tile), and each pair asks for
+// the line kPrefetchAhead bytes on (see repack_matmul_body.h).
 //
 // The activations a tile reads are first copied into one interleaved run per
 // block (see pack_tile), so the tile addresses all its tokens through a single
@@ -48,6 +49,10 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* first_pair
   constexpr int64_t kBlockBytes = kQ8 ? 512 : 256;
   constexpr int64_t kStride = tile_stride(T);
   constexpr int64_t kPairBytes = 2 * kBlockBytes + 2 * kPanel * 2;  // packed_pair_bytes (repack.h)
+  // With few tokens, one chain of 8 dependent vpdpbusd per block would bound
+  // the loop by their latency: split the groups over kChains independent
+  // sums (integer addition is exact, so the result is the same bits).
+  constexpr int kChains = T == 1 ? 4 : (T == 2 ? 2 : 1);
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
   const int64_t row0 = panel * kPanel;
   const int64_t left = task.rows - row0;
@@ -56,24 +61,17 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* first_pair
   for (int t = 0; t < T; ++t)
     acc[t] = accumulate ? _mm512_maskz_loadu_ps(keep, y + t * y_stride + row0) : _mm512_setzero_ps();
 
-  for (int64_t b = 0; b < nb; ++b, xp += kStride) {
-    // Block b: its levels, then (after the pair's second block) its scales.
-    const uint8_t* pair = first_pair + (b >> 1) * kPairBytes;
-    const uint8_t* blk = pair + (b & 1) * kBlockBytes;
-    const uint8_t* sc = pair + 2 * kBlockBytes + (b & 1) * (kPanel * 2);
-    // With few tokens, one chain of 8 dependent vpdpbusd per block would bound
-    // the loop by their latency: split the groups over kChains independent
-    // sums (integer addition is exact, so the result is the same bits).
-    constexpr int kChains = T == 1 ? 4 : (T == 2 ? 2 : 1);
+  // One block's int32 sums (16 rows, T tokens; xb: its packed activations).
+  auto block_sums = [&](const uint8_t* blk, const uint8_t* xb, __m512i (&sums)[T]) {
     __m512i isum[kChains][T];
     for (int t = 0; t < T; ++t) {
-      isum[0][t] = bcast_i32(xp + 36 * T + 4 * t);
+      isum[0][t] = bcast_i32(xb + 36 * T + 4 * t);
       for (int c = 1; c < kChains; ++c) isum[c][t] = _mm512_setzero_si512();
     }
     // Group g covers columns 4g..4g+3 of the block.
     auto group = [&](int g, __m512i w) {
       for (int t = 0; t < T; ++t)
-        isum[g % kChains][t] = _mm512_dpbusd_epi32(isum[g % kChains][t], w, bcast_i32(xp + (g * T + t) * 4));
+        isum[g % kChains][t] = _mm512_dpbusd_epi32(isum[g % kChains][t], w, bcast_i32(xb + (g * T + t) * 4));
     };
     if constexpr (kQ8) {
       for (int g = 0; g < 8; ++g) group(g, load_line(blk + 64 * g));
@@ -84,12 +82,35 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* first_pair
         group(g + 4, _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles));
       }
     }
-    const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc)));
-    for (int t = 0; t < T; ++t)
+    for (int t = 0; t < T; ++t) {
       for (int c = 1; c < kChains; ++c) isum[0][t] = _mm512_add_epi32(isum[0][t], isum[c][t]);
+      sums[t] = isum[0][t];
+    }
+  };
+  // Into the float accumulators: one FMA per token with the 16 rows' scales.
+  auto rescale = [&](const __m512i (&sums)[T], __m256i scales, const uint8_t* xb) {
+    const __m512 dw = _mm512_cvtph_ps(scales);
     for (int t = 0; t < T; ++t)
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[0][t]), _mm512_mul_ps(dw, bcast_f32(xp + 32 * T + 4 * t)),
-                               acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[t]), _mm512_mul_ps(dw, bcast_f32(xb + 32 * T + 4 * t)), acc[t]);
+  };
+
+  // A pair at a time: both blocks' sums, then the pair's scales (the line
+  // after its levels), so the chunk is read strictly in address order.
+  const uint8_t* pair = first_pair;
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2, pair += kPairBytes, xp += 2 * kStride) {
+    prefetch_ahead(pair);
+    __m512i s0[T], s1[T];
+    block_sums(pair, xp, s0);
+    block_sums(pair + kBlockBytes, xp + kStride, s1);
+    const __m512i scales = load_line(pair + 2 * kBlockBytes);
+    rescale(s0, _mm512_castsi512_si256(scales), xp);
+    rescale(s1, _mm512_extracti64x4_epi64(scales, 1), xp + kStride);
+  }
+  if (b < nb) {  // an odd last block: the first half of a pair
+    __m512i s0[T];
+    block_sums(pair, xp, s0);
+    rescale(s0, _mm256_load_si256(reinterpret_cast<const __m256i*>(pair + 2 * kBlockBytes)), xp);
   }
 
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride + row0, keep, acc[t]);
