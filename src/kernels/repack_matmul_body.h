@@ -19,23 +19,6 @@ constexpr int kPanel = 16;
 // each panel (read once per chunk from memory) meets all of them.
 constexpr int64_t kTokenChunk = 64;
 
-// A tile asks for the line this many bytes past each pair it starts on
-// (prefetch_ahead): a decode step streams every weight once, and the
-// hardware prefetcher alone, in a core busy with the arithmetic, leaves the
-// stream short of the bandwidth a plain read gets. One request per pair (9 or
-// 17 lines) was measured in-process (the same model, variants alternated
-// token by token, 60-80 rounds): Q4_0 decode +7-10% and Q8_0 +7-9% at 8-32
-// KiB ahead, flat over that range; reading each pair in address order (the
-// scales after both blocks' levels) adds 2-4% for Q4_0. Session 5's five
-// requests per block, 2-4 KiB ahead, lost 2-6%. Past the end of a thread's
-// rows the requests fall on the next rows or the next matrix: harmless, and
-// at most 16 KiB per thread per fan-out.
-constexpr int64_t kPrefetchAhead = 16384;
-
-inline void prefetch_ahead(const uint8_t* p) {
-  _mm_prefetch(reinterpret_cast<const char*>(p) + kPrefetchAhead, _MM_HINT_T0);
-}
-
 // Bytes per block of a tile's packed activations for T tokens: 8 groups x T
 // tokens of 4 level bytes, then T scales (float), then T offsets (int32).
 constexpr int64_t tile_stride(int T) { return 40 * static_cast<int64_t>(T); }
