@@ -19,6 +19,7 @@
 
 #include "kernels/exp_f32x8.h"
 #include "kernels/isa_kernels.h"
+#include "kernels/prefetch.h"
 
 namespace ridge::kernels::isa {
 namespace {
@@ -122,6 +123,8 @@ void run_rows(const MatmulTask& task, int64_t row_begin, int64_t row_end) {
     const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
     for (int64_t r = row_begin; r < row_end; r += R) {
       const int64_t nr = row_end - r < R ? row_end - r : R;
+      // The rows are one stream: touch its pages a few pages early (prefetch.h).
+      prefetch_pages_ahead(task.w + static_cast<size_t>(r) * task.row_bytes, nr * static_cast<int64_t>(task.row_bytes));
       for (int64_t t = tc; t < tc_end; t += T) {
         const int64_t nt = tc_end - t < T ? tc_end - t : T;
         if (nr == R) {

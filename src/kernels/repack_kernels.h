@@ -3,9 +3,12 @@
 // compiled for one instruction set (repack_matmul_avx512.cpp, repack_matmul_avx2.cpp). Like
 // isa_kernels.h, only a plain struct of raw pointers and plain functions cross
 // it, so no inline code compiled with AVX-512 flags can leak into other files
-// (the one helper defined here, packed_chunk_offset, has internal linkage).
+// (the one helper defined here, packed_chunk_offset, has internal linkage, as
+// has prefetch_pages_ahead in prefetch.h).
 // Callers check packed_matmul_supported() (repack.h) first.
 #include <cstdint>
+
+#include "kernels/prefetch.h"
 
 namespace ridge::kernels::isa {
 
@@ -46,28 +49,6 @@ static inline int64_t packed_chunk_offset(int64_t panels, int64_t blocks, int64_
   const int64_t b0 = c * chunk_blocks;
   const int64_t chunk_pairs = ((blocks - b0 < chunk_blocks ? blocks - b0 : chunk_blocks) + 1) / 2;
   return (p0 * ((blocks + 1) / 2) + group_panels * (b0 / 2) + (p - p0) * chunk_pairs) * pair_bytes;
-}
-
-// How far ahead of its reads a packed-GEMM tile touches the weights, in
-// bytes (prefetch_page_ahead).
-constexpr int64_t kPrefetchAhead = 16384;
-
-// Called by a tile as it moves `step` bytes on to p: when p + kPrefetchAhead
-// has just entered another 4 KiB page, asks for that line. Decode streams
-// every weight once, and the hardware prefetchers stop at 4 KiB pages: in a
-// virtual machine whose host maps guest memory in 4 KiB pages, each new page
-// of the stream waits for a (nested) page walk and a cold start, however
-// large the guest's pages. Touching each page once, a few pages early, takes
-// both off the critical path. Measured in-process (same model, variants
-// alternated token by token, 50-60 rounds, Q4_0 TinyLlama shape): +37%
-// decode against no request, +11% against one request per 2.3 KiB, flat for
-// distances of 4-96 KiB; a request per line or two per 576-byte pair lost
-// 8-20%. Past a thread's last rows the request touches the next rows or the
-// next matrix: harmless. Internal linkage (see above).
-static inline void prefetch_page_ahead(const uint8_t* p, int64_t step) {
-  const auto a = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(kPrefetchAhead);
-  if (((a ^ (a - static_cast<uintptr_t>(step))) & ~uintptr_t{4095}) != 0)
-    __builtin_prefetch(reinterpret_cast<const void*>(a), 0, 3);
 }
 
 // Per calling thread, reused across calls: a buffer of at least `bytes` for a

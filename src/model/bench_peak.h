@@ -20,7 +20,7 @@ int64_t fma_peak_flops_per_round_avx512();
 // the CPUs measured so far the fastest way to stream memory (64-byte loads
 // read 25-30% slower on Zen 5, 8- and 16-byte ones a few percent), and each
 // 4 KiB page touched a few pages before it is read (the decode kernels' own
-// trick, kernels::isa::prefetch_page_ahead; 15-25% faster in this project's
+// trick, kernels::isa::prefetch_pages_ahead; 15-25% faster in this project's
 // virtual machines). Sums the 64-bit words of [begin, end), which must be a
 // multiple of 32 words long.
 uint64_t read_sum_avx2(const uint64_t* begin, const uint64_t* end);

@@ -2,7 +2,7 @@
 // FMA latency (4-5 cycles) on two FMA pipes.
 #include <immintrin.h>
 
-#include "kernels/repack_kernels.h"
+#include "kernels/prefetch.h"
 #include "model/bench_peak.h"
 
 namespace ridge::model {
@@ -36,10 +36,10 @@ uint64_t read_sum_avx2(const uint64_t* begin, const uint64_t* end) {
   for (auto& v : s) v = _mm256_setzero_si256();
   for (const uint64_t* p = begin; p + 32 <= end; p += 32) {
     // Each page touched a few pages early, as the decode kernels do (see
-    // kernels::isa::prefetch_page_ahead): without it this loop streams
+    // kernels::isa::prefetch_pages_ahead): without it this loop streams
     // 15-25% slower than the decode in some virtual machines, and would
     // understate the roofline.
-    kernels::isa::prefetch_page_ahead(reinterpret_cast<const uint8_t*>(p), 256);
+    kernels::isa::prefetch_pages_ahead(reinterpret_cast<const uint8_t*>(p), 256);
     for (int k = 0; k < 8; ++k)
       s[k] = _mm256_add_epi64(s[k], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 4 * k)));
   }
