@@ -17,9 +17,11 @@ inline __m512 bcast_f32(const uint8_t* p) {
 
 // One 64-byte line of weights, loaded as two 32-byte halves: on Zen 5 a
 // stream of 64-byte loads reads memory slower than one of 32-byte loads (see
-// read_sum_avx2), and decode is that stream (measured alternating with the
-// 64-byte load: Q4_0 tg128 +3-4%, Q8_0 +1%, Q6_K tg64 +17%; Q4_K, which
-// loads each nibble vector twice, no change, so it keeps the 64-byte load).
+// read_sum_avx2), and decode is that stream. Measured alternating binaries:
+// Q4_0 tg128 +3-4%, Q6_K tg64 +17% (session 5), and after the pages were
+// touched ahead (prefetch.h) still Q8_0 +7% for the one scale line per pair
+// alone; Q4_K, which loads each nibble vector twice, no change, so it keeps
+// the 64-byte load.
 inline __m512i load_line(const uint8_t* p) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(p))),
                             _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 32)), 1);
