@@ -22,8 +22,10 @@ constexpr int64_t kPrefetchAhead = 16384;
 // alternated token by token, 50-60 rounds, Q4_0 TinyLlama shape): +37%
 // decode against no touch, +11% against one touch per 2.3 KiB, flat for
 // distances of 4-96 KiB, while a touch per line, or two per 576 bytes, lost
-// 8-20%. Past a thread's last rows the touches land on the next rows or the
-// next matrix: harmless.
+// 8-20%. With ridge bench, alternating binaries: tg128 Q4_0 +38%, Q8_0
+// +11%, Q4_K +14%, Q5_K (row kernels) +34% (docs/performance.md, session 6).
+// Past a thread's last rows the touches land on the next rows or the next
+// matrix: harmless.
 //
 // Internal linkage, so that code compiled for one instruction set never
 // shares an inline copy with other files (see isa_kernels.h).
