@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,20 @@ inline std::vector<kernels::KernelPath> packed_paths(GgmlType type) {
   for (kernels::KernelPath p : kernels::supported_kernel_paths())
     if (kernels::packed_matmul_supported(type, p)) out.push_back(p);
   return out;
+}
+
+// A matrix of `type` over `bytes` (rows x cols, rows of the type's size)
+// with its packed copy attached: W.packed points into `packed`.
+struct PackedMatrix {
+  kernels::WeightMatrix W;
+  std::unique_ptr<kernels::PackedWeights> packed;
+};
+
+inline PackedMatrix packed_matrix(GgmlType type, const std::vector<uint8_t>& bytes, int64_t rows, int64_t cols) {
+  PackedMatrix m{{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)}, nullptr};
+  m.packed = kernels::pack_weights(m.W);
+  m.W.packed = m.packed.get();
+  return m;
 }
 
 // W times all `tokens` rows of x on one thread and on three must give the

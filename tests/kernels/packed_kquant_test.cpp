@@ -204,9 +204,8 @@ TEST_P(PackedKQuant, ResultsIndependentOfBatchAndThreads) {
   if (paths.empty()) GTEST_SKIP() << "no kernel path on this CPU has a packed kernel for this type";
   const int64_t rows = 45, cols = 2 * 256, tokens = 75;
   auto bytes = make_weights(type, rows, cols, 91, false);
-  kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
-  auto packed = kernels::pack_weights(W);
-  W.packed = packed.get();
+  const auto pm = ridge::test::packed_matrix(type, bytes, rows, cols);
+  const kernels::WeightMatrix& W = pm.W;
   auto x = randn(static_cast<size_t>(tokens * cols), 92);
   for (KernelPath path : paths) {
     SCOPED_TRACE(kernels::kernel_path_name(path));
@@ -225,9 +224,8 @@ TEST_P(PackedKQuant, PathsWithPackedKernelsAgreeBitwise) {
   for (const Shape s : {Shape{37, 2, 1}, Shape{64, 1, 5}, Shape{21, 3, 2}, Shape{40, 1, 70}}) {
     const int64_t cols = s.super_blocks * 256;
     auto bytes = make_weights(type, s.rows, cols, 500 + static_cast<uint32_t>(s.rows), true);
-    kernels::WeightMatrix W{type, bytes.data(), cols, s.rows, ggml_row_bytes(type, cols)};
-    auto packed = kernels::pack_weights(W);
-    W.packed = packed.get();
+    const auto pm = ridge::test::packed_matrix(type, bytes, s.rows, cols);
+    const kernels::WeightMatrix& W = pm.W;
     auto x = randn(static_cast<size_t>(s.tokens * cols), 600 + static_cast<uint32_t>(s.tokens));
     ridge::test::expect_paths_agree_bitwise(W, x, s.tokens, paths, pool,
                                             "rows " + std::to_string(s.rows) + " super-blocks " +
@@ -240,9 +238,8 @@ TEST_P(PackedKQuant, NonFiniteActivationsReachTheOutput) {
   const GgmlType type = GetParam();
   const int64_t cols = 512, rows = 19;
   auto bytes = make_weights(type, rows, cols, 5, false);
-  kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
-  auto packed = kernels::pack_weights(W);
-  W.packed = packed.get();
+  const auto pm = ridge::test::packed_matrix(type, bytes, rows, cols);
+  const kernels::WeightMatrix& W = pm.W;
   kernels::ThreadPool pool(2);
   for (int64_t at : {40, 300}) {
     for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {

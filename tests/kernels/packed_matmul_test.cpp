@@ -154,9 +154,8 @@ TEST_P(PackedMatmul, ResultsIndependentOfBatchAndThreads) {
     const int64_t rows = s.rows, cols = s.blocks * 32, tokens = s.tokens;
     SCOPED_TRACE("rows " + std::to_string(rows) + " blocks " + std::to_string(s.blocks));
     auto bytes = make_weights(type, rows, cols, 91, false);
-    kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
-    auto packed = kernels::pack_weights(W);
-    W.packed = packed.get();
+    const auto pm = ridge::test::packed_matrix(type, bytes, rows, cols);
+    const kernels::WeightMatrix& W = pm.W;
     auto x = randn(static_cast<size_t>(tokens * cols), 92);
     for (KernelPath path : paths) {
       SCOPED_TRACE(kernels::kernel_path_name(path));
@@ -176,9 +175,8 @@ TEST_P(PackedMatmul, PathsWithPackedKernelsAgreeBitwise) {
   for (const Shape s : {Shape{37, 5, 1}, Shape{64, 3, 7}, Shape{21, 64, 2}, Shape{50, 2, 70}, Shape{150, 131, 3}}) {
     const int64_t cols = s.blocks * 32;
     auto bytes = make_weights(type, s.rows, cols, 300 + static_cast<uint32_t>(s.rows), true);
-    kernels::WeightMatrix W{type, bytes.data(), cols, s.rows, ggml_row_bytes(type, cols)};
-    auto packed = kernels::pack_weights(W);
-    W.packed = packed.get();
+    const auto pm = ridge::test::packed_matrix(type, bytes, s.rows, cols);
+    const kernels::WeightMatrix& W = pm.W;
     auto x = randn(static_cast<size_t>(s.tokens * cols), 400 + static_cast<uint32_t>(s.tokens));
     ridge::test::expect_paths_agree_bitwise(W, x, s.tokens, paths, pool,
                                             "rows " + std::to_string(s.rows) + " blocks " + std::to_string(s.blocks) +
@@ -191,9 +189,8 @@ TEST_P(PackedMatmul, NonFiniteActivationsReachTheOutput) {
   const GgmlType type = GetParam();
   const int64_t cols = 64, rows = 19;
   auto bytes = make_weights(type, rows, cols, 5, false);
-  kernels::WeightMatrix W{type, bytes.data(), cols, rows, ggml_row_bytes(type, cols)};
-  auto packed = kernels::pack_weights(W);
-  W.packed = packed.get();
+  const auto pm = ridge::test::packed_matrix(type, bytes, rows, cols);
+  const kernels::WeightMatrix& W = pm.W;
   auto x = randn(cols, 6);
   x[40] = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> y(rows);
