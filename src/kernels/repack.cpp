@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/huge_pages.h"
 #include "kernels/ops.h"
 #include "kernels/repack_kernels.h"
 #include "kernels/repack_kquant.h"
@@ -107,25 +108,6 @@ void pack_panel(const uint8_t* first_row, size_t row_bytes, int64_t n_rows, cons
   }
 }
 
-// Large buffers come straight from mmap, asking for transparent huge pages: a
-// page fault per 4 KiB costs several times the packing itself (notably in
-// virtual machines), and huge pages also spare the GEMM TLB misses.
-// The mapping starts on a 2 MiB boundary (the slack around it is unmapped
-// again) so that all of it can be huge pages.
-uint8_t* allocate_storage(size_t bytes) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  const size_t padded = bytes + kHuge;
-  void* p = ::mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  const auto base = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t start = (base + kHuge - 1) / kHuge * kHuge;
-  const uintptr_t end = round_up(start + bytes, static_cast<size_t>(::sysconf(_SC_PAGESIZE)));
-  if (start > base) ::munmap(p, start - base);
-  if (base + padded > end) ::munmap(reinterpret_cast<void*>(end), base + padded - end);
-  ::madvise(reinterpret_cast<void*>(start), bytes, MADV_HUGEPAGE);  // advisory: failure only costs speed
-  return reinterpret_cast<uint8_t*>(start);
-}
-
 // Prefaults the source rows in one call (they are usually a file mapping).
 void populate_source(const WeightMatrix& w) {
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
@@ -205,10 +187,9 @@ std::vector<std::unique_ptr<PackedWeights>> pack_weights_all(const std::vector<c
     at[m] = total;
     total += round_up(out[m]->storage_bytes, page);
   }
-  uint8_t* base = allocate_storage(total);
-  const std::shared_ptr<const uint8_t> storage(base, [total](const uint8_t* p) {
-    ::munmap(const_cast<uint8_t*>(p), total);
-  });
+  // Huge pages: the GEMM streams the weights, and packing faults every page in.
+  const std::shared_ptr<const uint8_t> storage = allocate_huge_pages(total);
+  uint8_t* base = const_cast<uint8_t*>(storage.get());
   // A fresh anonymous mapping reads as zeros: the padding rows of every last panel stay exact zeros.
   std::vector<PanelRun> runs;
   size_t max_run_bytes = 0;

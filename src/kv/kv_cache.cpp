@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "kernels/huge_pages.h"
 #include "kv/block_hash.h"
 
 namespace ridge::kv {
@@ -14,21 +15,21 @@ KvCache::KvCache(const KvCacheConfig& cfg) : cfg_(cfg) {
   kernels::validate_kv_block_shape(shape_);
   block_bytes_ = static_cast<size_t>(kernels::kv_block_elements(shape_)) * kernels::kv_element_bytes(shape_);
   const size_t total = static_cast<size_t>(cfg.n_layers) * cfg.n_blocks * block_bytes_;
-  k_.assign(total, std::byte{0});
-  v_.assign(total, std::byte{0});
+  k_ = kernels::allocate_huge_pages(total);  // zeroed
+  v_ = kernels::allocate_huge_pages(total);
   meta_.resize(cfg.n_blocks);
   free_.reserve(cfg.n_blocks);
   for (int64_t b = cfg.n_blocks - 1; b >= 0; --b) free_.push_back(b);
 }
 
 std::byte* KvCache::block_base(bool is_v, int layer, int64_t block) {
-  auto& store = is_v ? v_ : k_;
-  return store.data() + (static_cast<size_t>(layer) * cfg_.n_blocks + block) * block_bytes_;
+  return reinterpret_cast<std::byte*>((is_v ? v_ : k_).get()) +
+         (static_cast<size_t>(layer) * cfg_.n_blocks + block) * block_bytes_;
 }
 
 const std::byte* KvCache::block_base(bool is_v, int layer, int64_t block) const {
-  const auto& store = is_v ? v_ : k_;
-  return store.data() + (static_cast<size_t>(layer) * cfg_.n_blocks + block) * block_bytes_;
+  return reinterpret_cast<const std::byte*>((is_v ? v_ : k_).get()) +
+         (static_cast<size_t>(layer) * cfg_.n_blocks + block) * block_bytes_;
 }
 
 KvCache::Table& KvCache::table(int32_t seq) {

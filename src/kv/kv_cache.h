@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <unordered_map>
@@ -129,8 +130,9 @@ class KvCache {
   KvCacheConfig cfg_;
   kernels::KvBlockShape shape_;
   size_t block_bytes_;
-  std::vector<std::byte> k_;  // [layer][block][block_bytes_]
-  std::vector<std::byte> v_;
+  // [layer][block][block_bytes_], on huge pages (kernels::allocate_huge_pages):
+  // a decode step's attention reads a few KiB from each block of every layer.
+  std::shared_ptr<uint8_t> k_, v_;
   std::vector<int64_t> free_;
   std::unordered_map<int32_t, Table> tables_;
   std::vector<BlockMeta> meta_;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/huge_pages.h"
 #include "kernels/ops.h"
 #include "kernels/repack.h"
 #include "kernels/thread_pool.h"
@@ -250,6 +251,24 @@ TEST(Repack, EachMatrixKeepsTheSharedStorageAlive) {
   auto again = kernels::pack_weights_all(s.ptrs());
   for (size_t i = 0; i + 1 < again.size(); ++i)
     EXPECT_LE(again[i]->levels + again[i]->bytes(), again[i + 1]->levels) << "matrices " << i << " and " << i + 1;
+}
+
+TEST(HugePages, BuffersAreZeroedAlignedAndOwned) {
+  // The packed weights and the KV cache live in these: 2 MiB aligned (so all
+  // of a buffer can be huge pages), zeroed, writable to the last byte, and
+  // alive while any owner holds them.
+  for (size_t bytes : {size_t{1}, size_t{4096}, (size_t{3} << 20) + 5}) {
+    std::shared_ptr<uint8_t> a = kernels::allocate_huge_pages(bytes);
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a.get()) % (uintptr_t{2} << 20), 0u) << bytes;
+    for (size_t i = 0; i < bytes; i += 997) ASSERT_EQ(a.get()[i], 0) << i;
+    EXPECT_EQ(a.get()[bytes - 1], 0);
+    a.get()[bytes - 1] = 7;
+    std::shared_ptr<uint8_t> b = a;
+    a.reset();
+    EXPECT_EQ(b.get()[bytes - 1], 7);
+  }
+  EXPECT_THROW(kernels::allocate_huge_pages(0), std::bad_alloc);
 }
 
 }  // namespace
