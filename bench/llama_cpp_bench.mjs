@@ -2,16 +2,18 @@
 // (its prebuilt CPU llama.cpp) and measures what `ridge bench` measures, the
 // way llama-bench does: ppP = one decode of a P-token batch (logits for the
 // last token only), tgN = N decodes of one token each (logits every step),
-// random token ids, a fresh context per repetition, one warm-up first.
+// random token ids, a fresh context per repetition, one warm-up first. With
+// -d D each test starts on a context already holding D tokens (one batch,
+// not timed), as llama-bench -d and `ridge bench -d`.
 // Prints one JSON object per line per test.
 //
-// usage: node bench/llama_cpp_bench.mjs MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 1]
+// usage: node bench/llama_cpp_bench.mjs MODEL.gguf [-p 512] [-n 128] [-d 0] [-t 2] [-r 1]
 import path from "node:path";
 
 import { loadNodeLlamaCpp } from "./node_llama_cpp.mjs";
 
 function parseArgs(argv) {
-  const opt = { model: null, p: 512, n: 128, t: 2, r: 1 };
+  const opt = { model: null, p: 512, n: 128, d: 0, t: 2, r: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = () => {
@@ -21,12 +23,13 @@ function parseArgs(argv) {
     };
     if (a === "-p") opt.p = int();
     else if (a === "-n") opt.n = int();
+    else if (a === "-d") opt.d = int();
     else if (a === "-t") opt.t = int();
     else if (a === "-r") opt.r = int();
     else if (!a.startsWith("-") && !opt.model) opt.model = a;
     else throw new Error(`unknown argument ${a}`);
   }
-  if (!opt.model) throw new Error("usage: node bench/llama_cpp_bench.mjs MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 1]");
+  if (!opt.model) throw new Error("usage: node bench/llama_cpp_bench.mjs MODEL.gguf [-p 512] [-n 128] [-d 0] [-t 2] [-r 1]");
   if (opt.t < 1 || opt.r < 1) throw new Error("-t and -r must be at least 1");
   return opt;
 }
@@ -56,18 +59,23 @@ async function main() {
   if (!embd) throw new Error(`${opt.model}: no token_embd.weight tensor`);
   const nVocab = Number(embd.dimensions[1]);
   const next = tokenSource(nVocab);
-  const contextSize = Math.max(opt.p, opt.n) + 64;
+  const contextSize = opt.d + Math.max(opt.p, opt.n) + 64;
 
   // One repetition of a test on a fresh context; returns seconds.
   async function runOnce(kind, count) {
     const context = await model.createContext({
       contextSize,
-      batchSize: Math.max(opt.p, 1),
+      batchSize: Math.max(opt.p, opt.d, 1),
       threads: { ideal: opt.t, min: opt.t },
       sequences: 1,
     });
     try {
       const seq = context.getSequence();
+      if (opt.d > 0) {
+        const depth = [];
+        for (let i = 0; i < opt.d; i++) depth.push(next());
+        await seq.controlledEvaluate(depth);
+      }
       const t0 = process.hrtime.bigint();
       if (kind === "pp") {
         const input = [];
@@ -83,8 +91,10 @@ async function main() {
   }
 
   const tests = [];
-  if (opt.p > 0) tests.push({ name: `pp${opt.p}`, kind: "pp", count: opt.p });
-  if (opt.n > 0) tests.push({ name: `tg${opt.n}`, kind: "tg", count: opt.n });
+  // Named as ridge bench names them (llama-bench's names): "tg128", "tg128 @ d1024".
+  const atDepth = opt.d > 0 ? ` @ d${opt.d}` : "";
+  if (opt.p > 0) tests.push({ name: `pp${opt.p}${atDepth}`, kind: "pp", count: opt.p });
+  if (opt.n > 0) tests.push({ name: `tg${opt.n}${atDepth}`, kind: "tg", count: opt.n });
   for (const t of tests) {
     await runOnce(t.kind, t.kind === "pp" ? t.count : 1);  // warm-up
     const samples = [];

@@ -11,13 +11,14 @@
 #                       decode speed to thread barriers, so both are measured)
 #   -r N                rounds; each round runs every engine once (default 3)
 #   -p N, -n N          prompt and generated tokens (default 512, 128)
+#   -d N                context already held when each test starts (default 0), as llama-bench -d
 #   -b LIST             also ridge's batched decode, e.g. 1,8 (llama.cpp: not measured)
 #   --out DIR           keep the raw JSON lines there (default: a temporary directory)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ridge=${RIDGE:-$here/../build/ridge}
-threads=2 llama_threads="1 2" rounds=3 n_prompt=512 n_gen=128 batches="" out=""
+threads=2 llama_threads="1 2" rounds=3 n_prompt=512 n_gen=128 n_depth=0 batches="" out=""
 model=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,9 +28,10 @@ while [ $# -gt 0 ]; do
     -r) rounds=$2; shift 2 ;;
     -p) n_prompt=$2; shift 2 ;;
     -n) n_gen=$2; shift 2 ;;
+    -d) n_depth=$2; shift 2 ;;
     -b) batches=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "side_by_side: unknown option $1" >&2; exit 1 ;;
     *) model=$1; shift ;;
   esac
@@ -64,10 +66,10 @@ batch_args=()
 echo "model: $model   rounds: $rounds   ridge threads: $threads   llama.cpp threads: $llama_threads" >&2
 for round in $(seq 1 "$rounds"); do
   echo "round $round/$rounds: ridge" >&2
-  "$ridge" bench -m "$model" -p "$n_prompt" -n "$n_gen" -t "$threads" -r 1 "${batch_args[@]}" --json >> "$out/ridge.jsonl"
+  "$ridge" bench -m "$model" -p "$n_prompt" -n "$n_gen" -d "$n_depth" -t "$threads" -r 1 "${batch_args[@]}" --json >> "$out/ridge.jsonl"
   for lt in $llama_threads; do
     echo "round $round/$rounds: llama.cpp, $lt threads" >&2
-    node "$here/llama_cpp_bench.mjs" "$model" -p "$n_prompt" -n "$n_gen" -t "$lt" -r 1 >> "$out/llama_cpp.jsonl"
+    node "$here/llama_cpp_bench.mjs" "$model" -p "$n_prompt" -n "$n_gen" -d "$n_depth" -t "$lt" -r 1 >> "$out/llama_cpp.jsonl"
   done
 done
 echo "raw results: $out" >&2

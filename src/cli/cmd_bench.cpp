@@ -58,6 +58,8 @@ constexpr const char* kBenchHelp =
     "  -m, --model FILE     GGUF model (required)\n"
     "  -p, --n-prompt P     prompt tokens, 0 skips (default 512)\n"
     "  -n, --n-gen N        generated tokens, 0 skips (default 128)\n"
+    "  -d, --n-depth D      tokens of context each sequence already holds when a test\n"
+    "                       starts (a prefill, not counted), as llama-bench -d (default 0)\n"
     "  -t, --threads T      threads (default: all cores)\n"
     "  -r, --repetitions R  runs per test (default 3)\n"
     "  -b, --batches LIST   sequence counts for batched decode, e.g. 1,4,8; 0 skips (default 0)\n"
@@ -105,6 +107,7 @@ struct BenchTest {
   int64_t n_prompt = 0;
   int64_t n_gen = 0;
   int64_t n_seqs = 1;  // batched decode: sequences per pass
+  int64_t n_depth = 0; // tokens of context each sequence holds before the timed part
 };
 
 struct TestResult {
@@ -145,24 +148,33 @@ class Bencher {
   // Seconds for one run of `t`, on a fresh cache; `warmup` runs a shortened
   // version (the whole prompt, one decode step) to fault pages in and wake
   // threads. `between`, if set, is called after every kStepsBetween decode
-  // steps but the last; its time is not counted.
+  // steps but the last; its time is not counted. With a depth, each sequence
+  // first gets that many tokens of context (a prefill per sequence, not
+  // counted either), as llama-bench's -d.
   double run(const BenchTest& t, bool warmup, const std::function<void()>& between = {}) {
     const int64_t steps = warmup ? std::min<int64_t>(t.n_gen, 1) : t.n_gen;
-    const int64_t positions = std::max(t.n_prompt, t.n_seqs * (t.n_gen + 16));
+    const int64_t positions = t.n_seqs * (t.n_depth + std::max(t.n_prompt, t.n_gen + 16));
     kv::KvCache cache(m_.kv_config(positions, 16, kv_type_));
     std::vector<float> logits;
     model::Batch batch;
+    for (int64_t s = 0; s < t.n_seqs && t.n_depth > 0; ++s) {
+      batch.clear();
+      for (int64_t i = 0; i < t.n_depth; ++i) batch.add(token(), i, static_cast<int32_t>(s), i + 1 == t.n_depth);
+      m_.forward(batch, cache, pool_, logits);
+    }
+    logits.clear();
     const auto t0 = Clock::now();
     double paused = 0;
     if (t.n_prompt > 0) {
       // Logits for the last token only, as a prompt is processed.
-      for (int64_t i = 0; i < t.n_prompt; ++i) batch.add(token(), i, 0, i + 1 == t.n_prompt);
+      batch.clear();
+      for (int64_t i = 0; i < t.n_prompt; ++i) batch.add(token(), t.n_depth + i, 0, i + 1 == t.n_prompt);
       m_.forward(batch, cache, pool_, logits);
     }
     for (int64_t step = 0; step < steps; ++step) {
       batch.clear();
       logits.clear();
-      for (int64_t s = 0; s < t.n_seqs; ++s) batch.add(token(), step, static_cast<int32_t>(s), true);
+      for (int64_t s = 0; s < t.n_seqs; ++s) batch.add(token(), t.n_depth + step, static_cast<int32_t>(s), true);
       m_.forward(batch, cache, pool_, logits);
       if (between && (step + 1) % kStepsBetween == 0 && step + 1 < steps) {
         const auto p0 = Clock::now();
@@ -215,7 +227,7 @@ int cmd_bench(int argc, char** argv) {
   std::string model_path;
   KvCacheTypes cache_types;
   GgmlType kv_type = GgmlType::F16;
-  int64_t n_prompt = 512, n_gen = 128, reps = 3, bandwidth_mib = 1024;
+  int64_t n_prompt = 512, n_gen = 128, n_depth = 0, reps = 3, bandwidth_mib = 1024;
   int threads = kernels::default_thread_count();
   std::vector<int64_t> batches;
   bool json = false;
@@ -231,6 +243,8 @@ int cmd_bench(int argc, char** argv) {
         n_prompt = a.int_value(0, 1 << 16);
       } else if (a.is("-n", "--n-gen")) {
         n_gen = a.int_value(0, 1 << 16);
+      } else if (a.is("-d", "--n-depth")) {
+        n_depth = a.int_value(0, 1 << 16);
       } else if (a.is("-t", "--threads")) {
         threads = static_cast<int>(a.int_value(1, 1024));
       } else if (a.is("-r", "--repetitions")) {
@@ -264,9 +278,12 @@ int cmd_bench(int argc, char** argv) {
     const char* kernel_path = kernels::kernel_path_name();
 
     std::vector<BenchTest> tests;
-    if (n_prompt > 0) tests.push_back({"pp" + std::to_string(n_prompt), n_prompt, 0, 1});
-    if (n_gen > 0) tests.push_back({"tg" + std::to_string(n_gen), 0, n_gen, 1});
-    for (int64_t b : batches) tests.push_back({"batch" + std::to_string(b), 0, n_gen, b});
+    // Named as llama-bench names them: "tg128", or "tg128 @ d1024" at a depth.
+    const std::string at_depth = n_depth > 0 ? " @ d" + std::to_string(n_depth) : "";
+    if (n_prompt > 0) tests.push_back({"pp" + std::to_string(n_prompt) + at_depth, n_prompt, 0, 1, n_depth});
+    if (n_gen > 0) tests.push_back({"tg" + std::to_string(n_gen) + at_depth, 0, n_gen, 1, n_depth});
+    for (int64_t b : batches)
+      tests.push_back({"batch" + std::to_string(b) + at_depth, 0, n_gen, b, n_depth});
 
     // The streaming-read roofline is measured over the same stretch of time
     // as each repetition. On a shared machine the memory system's speed
@@ -349,6 +366,7 @@ int cmd_bench(int argc, char** argv) {
             {"n_prompt", r.test.n_prompt},
             {"n_gen", r.test.n_gen},
             {"n_seqs", r.test.n_seqs},
+            {"n_depth", r.test.n_depth},
             {"tokens_per_s", r.median},
             {"tokens_per_s_stddev", r.stddev},
             {"samples_tokens_per_s", r.tokens_per_s},
@@ -397,12 +415,15 @@ int cmd_bench(int argc, char** argv) {
                 peak.isa.c_str(), threads);
     std::printf("/ bandwidth: each run's weight reads against the median read rate of the passes around and within "
                 "it (median)\n\n");
-    std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "test", "t/s", "+/-", "GFLOP/s", "/ FMA peak",
+    size_t name_width = 9;
+    for (const auto& r : results) name_width = std::max(name_width, r.test.name.size());
+    const int nw = static_cast<int>(name_width);
+    std::printf("| %-*s | %10s | %8s | %9s | %10s | %11s | %11s |\n", nw, "test", "t/s", "+/-", "GFLOP/s", "/ FMA peak",
                 "weight GB/s", "/ bandwidth");
-    std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %11s |\n", "---", "---:", "---:", "---:", "---:", "---:",
+    std::printf("| %-*s | %10s | %8s | %9s | %10s | %11s | %11s |\n", nw, "---", "---:", "---:", "---:", "---:", "---:",
                 "---:");
     for (const auto& r : results)
-      std::printf("| %-9s | %10s | %8s | %9s | %10s | %11s | %10s%% |\n", r.test.name.c_str(),
+      std::printf("| %-*s | %10s | %8s | %9s | %10s | %11s | %10s%% |\n", nw, r.test.name.c_str(),
                   fixed(r.median, 2).c_str(), fixed(r.stddev, 2).c_str(), fixed(gflops(r), 1).c_str(),
                   fixed(gflops(r) / peak_gflops, 2).c_str(), fixed(weight_gbs(r), 2).c_str(),
                   fixed(100.0 * median_of(r.bandwidth_share), 1).c_str());

@@ -107,6 +107,33 @@ TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
   EXPECT_NEAR(lines[3]["weight_read_gb_s"].get<double>(), lines[3]["tokens_per_s"].get<double>() / 2 * bytes / 1e9, 1e-9);
 }
 
+TEST(BenchCommand, DepthNamesTheTestsAndIsReported) {
+  // -d: every test starts on a context already that long, named as llama-bench names it.
+  const auto dir = ridge::test::scratch_dir("bench_depth");
+  const auto model = gen_tiny(dir, "q4_0", "tiny.gguf");
+  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "4", "-n", "3", "-d", "40", "-b", "2", "-r", "1",
+                        "--bandwidth-mib", "8", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  const std::vector<std::string> names = {"pp4 @ d40", "tg3 @ d40", "batch2 @ d40"};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].at("test"), names[i]);
+    EXPECT_EQ(lines[i].at("n_depth"), 40);
+    EXPECT_GT(lines[i].at("tokens_per_s").get<double>(), 0);
+  }
+  auto table = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "0", "-n", "2", "-d", "17", "-r", "1",
+                            "--bandwidth-mib", "8"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("| tg2 @ d17 |"), std::string::npos) << table.out;
+  auto plain = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib",
+                            "8", "--json"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(json_lines(plain.out).at(0).at("n_depth"), 0);
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", model, "-d", "-3"}), "-d");
+  expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", model, "-d", "many"}), "-d");
+}
+
 TEST(BenchCommand, TableNamesTheKernelPathAndRooflines) {
   const auto dir = ridge::test::scratch_dir("bench_table");
   const auto model = gen_tiny(dir, "f32", "tiny.gguf");
