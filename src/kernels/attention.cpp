@@ -186,14 +186,20 @@ int attention_segment_keys(int64_t rows) {
 
 int64_t attention_scratch_floats(int64_t rows, int head_dim) {
   const int64_t hd_pad = (head_dim + 15) / 16 * 16, rows_pad = (rows + 15) / 16 * 16;
-  // K chunk, V chunk, a segment's scores / probabilities per row (and one
-  // chunk's overhang), accumulators, then max / sum / correction per row.
-  return head_dim * 16 + 16 * hd_pad + rows * (attention_segment_keys(rows) + 16) + rows * hd_pad + 3 * rows_pad;
+  // A group of key chunks' K and V, a segment's scores / probabilities per
+  // row (and one chunk's overhang), accumulators, max and sum per row, then
+  // each row's query offset and key count (two int64).
+  const int64_t group = isa::kAttentionGroupChunks;
+  return group * head_dim * 16 + group * 16 * hd_pad + rows * (attention_segment_keys(rows) + 16) + rows * hd_pad +
+         2 * rows_pad + 4 * rows_pad;
 }
 
 void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, ThreadPool& pool) {
   attention(runs, shape, pool, active_kernel_path());
 }
+
+// Contexts from which a decode step's tiles keep whole KV groups (see below).
+constexpr int64_t kLongContextKeys = 256;
 
 void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, ThreadPool& pool,
                KernelPath path) {
@@ -205,9 +211,14 @@ void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, 
   for (const AttentionRun& r : runs) n_tiles += (r.n_tokens + tile_tokens - 1) / tile_tokens * shape.n_kv_heads;
   // Few tiles (a decode step: one per KV head) would leave the threads
   // unevenly loaded: one that starts late, or gets one tile more, holds up
-  // the layer. Then each tile takes only part of its group's query heads
-  // (the K/V chunks are converted once per part instead of once per group).
-  const int64_t want = 4 * static_cast<int64_t>(pool.size());
+  // the layer. Then each tile takes only part of its group's query heads;
+  // but each part converts and reads the group's K/V again, which over a
+  // long context costs more than the balance saves, so there each thread
+  // only needs a couple of tiles (TinyLlama decode, 2 threads: 1% faster at a
+  // few keys with 4 tiles per thread, 4% faster at 1024 keys with 2).
+  int64_t keys = 0;
+  for (const AttentionRun& r : runs) keys = std::max(keys, r.first_pos + r.n_tokens);
+  const int64_t want = (keys >= kLongContextKeys ? 2 : 4) * static_cast<int64_t>(pool.size());
   const int parts = n_tiles >= want ? 1 : static_cast<int>(std::min<int64_t>(group, (want + n_tiles - 1) / n_tiles));
   // Later tiles of a run see more keys; listing them first lets the pool's
   // dynamic hand-out end with the cheap ones, so the threads finish together.

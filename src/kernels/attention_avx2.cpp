@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/attention_isa.h"
@@ -14,6 +15,10 @@ namespace ridge::kernels::isa {
 namespace {
 
 constexpr int kLanes = 8;
+// Rows per scoring / accumulating pass and column vectors per accumulating
+// pass: 2 x 4 accumulators, plus the operands, in the 16 vector registers.
+constexpr int kRowBlock = 2;
+constexpr int kAccVectors = 4;
 using Vec = __m256;
 
 Vec vzero() { return _mm256_setzero_ps(); }

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/attention_isa.h"
@@ -19,6 +20,10 @@ namespace {
 
 constexpr int kLanes = 16;
 using Vec = __m512;
+// Rows per scoring / accumulating pass and column vectors per accumulating
+// pass: 4 x 4 accumulators, plus the operands, in the 32 vector registers.
+constexpr int kRowBlock = 4;
+constexpr int kAccVectors = 4;
 
 __mmask16 first_lanes(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
 

@@ -42,6 +42,10 @@ struct AttentionTile {
   float* scratch = nullptr;
 };
 
+// Key chunks (vectors of keys) a tile converts and processes together; the
+// scratch (attention_scratch_floats) holds one such group's K and V.
+inline constexpr int kAttentionGroupChunks = 4;
+
 // Computes one tile (see AttentionTile) with online softmax.
 void attention_tile_avx2(const AttentionTile& tile);
 void attention_tile_avx512(const AttentionTile& tile);

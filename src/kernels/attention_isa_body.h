@@ -11,33 +11,44 @@
 // Everything here has internal linkage (see attention_isa.h for why).
 //
 // One tile: rows r = token * n_heads + (head of the group - head_begin).
-// Keys are taken in segments of t.segment_keys, and each segment in chunks of
-// up to kLanes keys inside one KV block:
-//   1. per chunk: convert its K (stored transposed: one dimension's keys are
+// Keys are taken in segments of t.segment_keys, each segment in chunks of up
+// to kLanes keys inside one KV block, and chunks in groups of up to
+// kGroupChunks:
+//   1. per group: convert its K (stored transposed: one dimension's keys are
 //      contiguous) from F16 once into scratch, and score every row against it
-//      (one vector per row, built by broadcasting q[d] against the keys'
-//      dimension d: no horizontal sums); the scaled scores go to the row's
-//      segment buffer;
+//      (one vector per row and chunk, built by broadcasting q[d] against the
+//      keys' dimension d: no horizontal sums); the scaled scores go to the
+//      row's segment buffer;
 //   2. per row, one online-softmax update for the whole segment: the new
 //      maximum m (one horizontal max), the rescale exp(m_old - m_new) of the
 //      running sum l and of the accumulator, exp(score - m) in place, and l
 //      grows by their sum (one horizontal sum);
-//   3. per chunk: convert its V rows once and add
+//   3. per group: convert its V rows once and add
 //      sum over keys of p[r][key] * V[key] to every row's accumulator.
+// A row's arithmetic does not depend on which rows share its tile or pass.
 // At the end out[r] = acc[r] / l[r].
 
-constexpr int kRowBlock = 4;  // rows scored / accumulated together (8 FMA chains)
+// Keys go in groups of up to kGroupChunks chunks (vectors of kLanes keys):
+// a group's K and V are converted once into scratch, and each scoring or
+// accumulating pass covers the whole group for a block of rows, so the
+// per-pass work (row pointers, loading and storing accumulators) is spread
+// over up to 4 * kLanes keys and every broadcast feeds kGroupChunks FMAs.
+// Rows per block: as many as keep the accumulators (kRowBlock * kGroupChunks
+// vectors) in registers; the including file sets kRowBlock.
+constexpr int kGroupChunks = kAttentionGroupChunks;
+constexpr int64_t kPrefetchKeys = 64;  // how far ahead of the scoring K and V are requested
 
 inline int64_t round_up16(int64_t x) { return (x + 15) / 16 * 16; }
 
 struct TileScratch {
-  float* kt;    // [head_dim][kLanes]: the chunk's keys, one vector per dimension
-  float* vc;    // [kLanes][hd_pad]: the chunk's values, rows zero-padded
+  float* kt;    // [kGroupChunks][head_dim][kLanes]: the group's keys, per chunk one vector per dimension
+  float* vc;    // [kGroupChunks * kLanes][hd_pad]: the group's values, rows zero-padded
   float* p;     // [rows][p_stride]: the segment's scaled scores, then exp(score - m)
   int64_t p_stride;  // segment_keys + kLanes (a chunk's last vector may overhang)
   float* acc;   // [rows][hd_pad]
   float* m;     // [rows] running maximum of the scaled scores
   float* l;     // [rows] running sum of exp(score - m)
+  float* rows;  // [rows][4]: two int64 per row (write_row_info)
 };
 
 TileScratch carve(float* base, int64_t rows, int64_t head_dim, int segment_keys) {
@@ -45,47 +56,76 @@ TileScratch carve(float* base, int64_t rows, int64_t head_dim, int segment_keys)
   TileScratch s;
   s.p_stride = segment_keys + 16;
   s.kt = base;
-  s.vc = s.kt + head_dim * 16;
-  s.p = s.vc + 16 * hd_pad;
+  s.vc = s.kt + kGroupChunks * head_dim * 16;
+  s.p = s.vc + kGroupChunks * 16 * hd_pad;
   s.acc = s.p + rows * s.p_stride;
   s.m = s.acc + rows * hd_pad;
   s.l = s.m + rows_pad;
+  s.rows = s.l + rows_pad;
   return s;
 }
 
-// Scores rows [r0, r0 + NR) against the chunk's n keys starting at position
-// c0 (offset `at` in the segment): scale * q . k, -infinity for keys after the
-// row's position and for the lanes past n.
-template <int NR>
-void score_rows(const AttentionTile& t, const TileScratch& s, int r0, int64_t c0, int n, int64_t at) {
+// Per row of a tile, worked out once per tile rather than in every pass
+// (the row's token and head take divisions): where its query is, and how
+// many keys it sees (its position + 1); two int64 per row in the scratch.
+void write_row_info(const AttentionTile& t, const TileScratch& s, int rows) {
+  for (int r = 0; r < rows; ++r) {
+    const int token = r / t.n_heads, head = t.kv_head * t.group + t.head_begin + r % t.n_heads;
+    const int64_t info[2] = {token * t.q_stride + static_cast<int64_t>(head) * t.head_dim, t.first_pos + token + 1};
+    std::memcpy(s.rows + 4 * r, info, sizeof info);
+  }
+}
+
+int64_t row_q_offset(const TileScratch& s, int r) {
+  int64_t v;
+  std::memcpy(&v, s.rows + 4 * r, sizeof v);
+  return v;
+}
+
+int64_t row_keys_seen(const TileScratch& s, int r) {
+  int64_t v;
+  std::memcpy(&v, s.rows + 4 * r + 2, sizeof v);
+  return v;
+}
+
+// One chunk of a key group: n (<= kLanes) keys from position c0, all in
+// block b from slot `slot`.
+struct Chunk {
+  int64_t c0, b;
+  int slot, n;
+};
+
+// Scores rows [r0, r0 + NR) against the G chunks of a group (their keys
+// converted into kt): scale * q . k, -infinity for keys after the row's
+// position and for the lanes past a chunk's n, into each row's segment
+// buffer at the chunk's offset c0 - seg0.
+template <int NR, int G>
+void score_rows(const AttentionTile& t, const TileScratch& s, int r0, const Chunk* chunks, int64_t seg0) {
   const int hd = t.head_dim;
   const float* q[NR];
-  int valid[NR];
-  for (int j = 0; j < NR; ++j) {
-    const int r = r0 + j, token = r / t.n_heads, head = t.kv_head * t.group + t.head_begin + r % t.n_heads;
-    q[j] = t.q + token * t.q_stride + static_cast<int64_t>(head) * hd;
-    // Keys c0 .. c0 + n - 1; this row sees those at or before its own position.
-    const int64_t seen = t.first_pos + token - c0 + 1;
-    valid[j] = seen <= 0 ? 0 : seen >= n ? n : static_cast<int>(seen);
-  }
-  // Two accumulators per row (even and odd dimensions) keep 2 * NR FMA chains in flight.
-  Vec even[NR], odd[NR];
-  for (int j = 0; j < NR; ++j) even[j] = odd[j] = vzero();
-  int d = 0;
-  for (; d + 1 < hd; d += 2) {
-    const Vec k0 = vload(s.kt + d * kLanes), k1 = vload(s.kt + (d + 1) * kLanes);
+  for (int j = 0; j < NR; ++j) q[j] = t.q + row_q_offset(s, r0 + j);
+  Vec acc[NR][G];
+  for (int j = 0; j < NR; ++j)
+    for (int g = 0; g < G; ++g) acc[j][g] = vzero();
+  for (int d = 0; d < hd; ++d) {
+    Vec k[G];
+    for (int g = 0; g < G; ++g) k[g] = vload(s.kt + (static_cast<int64_t>(g) * hd + d) * kLanes);
     for (int j = 0; j < NR; ++j) {
-      even[j] = vfmadd(vset1(q[j][d]), k0, even[j]);
-      odd[j] = vfmadd(vset1(q[j][d + 1]), k1, odd[j]);
+      const Vec qd = vset1(q[j][d]);
+      for (int g = 0; g < G; ++g) acc[j][g] = vfmadd(qd, k[g], acc[j][g]);
     }
   }
-  if (d < hd) {
-    const Vec k0 = vload(s.kt + d * kLanes);
-    for (int j = 0; j < NR; ++j) even[j] = vfmadd(vset1(q[j][d]), k0, even[j]);
-  }
   const Vec scale = vset1(t.scale);
-  for (int j = 0; j < NR; ++j)
-    vstore(s.p + (r0 + j) * s.p_stride + at, mask_keys(vmul(vadd(even[j], odd[j]), scale), valid[j]));
+  for (int j = 0; j < NR; ++j) {
+    const int64_t seen_end = row_keys_seen(s, r0 + j);
+    float* p = s.p + (r0 + j) * s.p_stride - seg0;
+    for (int g = 0; g < G; ++g) {
+      // Keys c0 .. c0 + n - 1; this row sees those at or before its own position.
+      const int64_t seen = seen_end - chunks[g].c0;
+      const int valid = seen <= 0 ? 0 : seen >= chunks[g].n ? chunks[g].n : static_cast<int>(seen);
+      vstore(p + chunks[g].c0, mask_keys(vmul(acc[j][g], scale), valid));
+    }
+  }
 }
 
 // The online-softmax update of row r for a segment of n keys whose scaled
@@ -113,7 +153,7 @@ float softmax_segment(const TileScratch& s, int r, int64_t n) {
 }
 
 // Columns [d, d + NV * kLanes) of acc[r] for rows [r0, r0 + NR):
-// acc[r] += sum over the chunk's n keys of p[r][at + c] * V[c].
+// acc[r] += sum over the group's n keys of p[r][at + c] * V[c], key by key.
 template <int NR, int NV>
 void accumulate_cols(const TileScratch& s, int64_t hd_pad, int r0, int n, int64_t at, int64_t d) {
   Vec a[NR][NV];
@@ -121,12 +161,14 @@ void accumulate_cols(const TileScratch& s, int64_t hd_pad, int r0, int n, int64_
     const float* acc = s.acc + (r0 + j) * hd_pad + d;
     for (int i = 0; i < NV; ++i) a[j][i] = vload(acc + i * kLanes);
   }
+  const float* p[NR];
+  for (int j = 0; j < NR; ++j) p[j] = s.p + (r0 + j) * s.p_stride + at;
   for (int c = 0; c < n; ++c) {
     const float* vrow = s.vc + c * hd_pad + d;
     Vec v[NV];
     for (int i = 0; i < NV; ++i) v[i] = vload(vrow + i * kLanes);
     for (int j = 0; j < NR; ++j) {
-      const Vec pj = vset1(s.p[(r0 + j) * s.p_stride + at + c]);
+      const Vec pj = vset1(p[j][c]);
       for (int i = 0; i < NV; ++i) a[j][i] = vfmadd(pj, v[i], a[j][i]);
     }
   }
@@ -141,27 +183,27 @@ Vec load_elements(const float* p) { return vload(p); }
 Vec load_elements_partial(const uint16_t* p, int n) { return load_halves_partial(p, n); }
 Vec load_elements_partial(const float* p, int n) { return load_floats_partial(p, n); }
 
-// Converts the chunk's K (n keys from slot `slot` of block `b`) into scratch;
-// T is the cache's element type (uint16_t for F16, float).
+// Converts a chunk's K into kt (one vector per dimension); T is the cache's
+// element type (uint16_t for F16, float).
 template <typename T>
-void load_keys(const AttentionTile& t, const TileScratch& s, int64_t b, int slot, int n) {
+void load_keys(const AttentionTile& t, float* kt, const Chunk& c) {
   const int hd = t.head_dim, bs = t.block_size;
-  const T* k = static_cast<const T*>(t.k_blocks[b]) + static_cast<int64_t>(t.kv_head) * hd * bs + slot;
+  const T* k = static_cast<const T*>(t.k_blocks[c.b]) + static_cast<int64_t>(t.kv_head) * hd * bs + c.slot;
   for (int d = 0; d < hd; ++d) {
     const T* kd = k + static_cast<int64_t>(d) * bs;
-    vstore(s.kt + d * kLanes, n == kLanes ? load_elements(kd) : load_elements_partial(kd, n));
+    vstore(kt + d * kLanes, c.n == kLanes ? load_elements(kd) : load_elements_partial(kd, c.n));
   }
 }
 
-// The same for the chunk's V rows.
+// The same for a chunk's V rows, into vc from row `row` on.
 template <typename T>
-void load_values(const AttentionTile& t, const TileScratch& s, int64_t b, int slot, int n) {
+void load_values(const AttentionTile& t, float* vc, const Chunk& c) {
   const int hd = t.head_dim, bs = t.block_size;
   const int64_t hd_pad = round_up16(hd);
-  const T* v = static_cast<const T*>(t.v_blocks[b]) + (static_cast<int64_t>(t.kv_head) * bs + slot) * hd;
-  for (int c = 0; c < n; ++c) {
-    const T* vr = v + static_cast<int64_t>(c) * hd;
-    float* out = s.vc + c * hd_pad;
+  const T* v = static_cast<const T*>(t.v_blocks[c.b]) + (static_cast<int64_t>(t.kv_head) * bs + c.slot) * hd;
+  for (int i = 0; i < c.n; ++i) {
+    const T* vr = v + static_cast<int64_t>(i) * hd;
+    float* out = vc + i * hd_pad;
     for (int64_t d = 0; d < hd_pad; d += kLanes) {
       const int64_t left = hd - d;
       vstore(out + d, left >= kLanes ? load_elements(vr + d)
@@ -171,15 +213,15 @@ void load_values(const AttentionTile& t, const TileScratch& s, int64_t b, int sl
   }
 }
 
-// Asks for the chunk's K and V to be brought into the cache: K/V blocks are
+// Asks for a chunk's K and V to be brought into the cache: K/V blocks are
 // scattered over the pool and, between two steps, evicted by the weights
 // streaming through, so a chunk would otherwise wait on memory for its first
-// lines. Issued one chunk ahead of the scoring.
+// lines. Issued kPrefetchKeys ahead of the scoring.
 template <typename T>
-void prefetch_chunk(const AttentionTile& t, int64_t b, int slot, int n) {
+void prefetch_chunk(const AttentionTile& t, const Chunk& c) {
   const int hd = t.head_dim, bs = t.block_size;
-  const char* k = reinterpret_cast<const char*>(static_cast<const T*>(t.k_blocks[b]) +
-                                                static_cast<int64_t>(t.kv_head) * hd * bs + slot);
+  const char* k = reinterpret_cast<const char*>(static_cast<const T*>(t.k_blocks[c.b]) +
+                                                static_cast<int64_t>(t.kv_head) * hd * bs + c.slot);
   const int64_t k_row = static_cast<int64_t>(bs) * sizeof(T);
   if (k_row <= 64) {
     // Short rows: the head's whole slice of the block, one request per line.
@@ -187,9 +229,9 @@ void prefetch_chunk(const AttentionTile& t, int64_t b, int slot, int n) {
   } else {
     for (int d = 0; d < hd; ++d) _mm_prefetch(k + d * k_row, _MM_HINT_T0);
   }
-  const char* v = reinterpret_cast<const char*>(static_cast<const T*>(t.v_blocks[b]) +
-                                                (static_cast<int64_t>(t.kv_head) * bs + slot) * hd);
-  const int64_t v_bytes = static_cast<int64_t>(n) * hd * sizeof(T);
+  const char* v = reinterpret_cast<const char*>(static_cast<const T*>(t.v_blocks[c.b]) +
+                                                (static_cast<int64_t>(t.kv_head) * bs + c.slot) * hd);
+  const int64_t v_bytes = static_cast<int64_t>(c.n) * hd * sizeof(T);
   for (int64_t i = 0; i < v_bytes; i += 64) _mm_prefetch(v + i, _MM_HINT_T0);
 }
 
@@ -199,9 +241,37 @@ void for_row_blocks(int rows, F&& f) {
   int r = 0;
   for (; r + kRowBlock <= rows; r += kRowBlock) f(r, std::integral_constant<int, kRowBlock>());
   switch (rows - r) {
-    case 3: f(r, std::integral_constant<int, 3>()); break;
-    case 2: f(r, std::integral_constant<int, 2>()); break;
-    case 1: f(r, std::integral_constant<int, 1>()); break;
+    case 3: if constexpr (kRowBlock > 3) f(r, std::integral_constant<int, 3>()); break;
+    case 2: if constexpr (kRowBlock > 2) f(r, std::integral_constant<int, 2>()); break;
+    case 1: if constexpr (kRowBlock > 1) f(r, std::integral_constant<int, 1>()); break;
+    default: break;
+  }
+}
+
+// score_rows<NR, G> for a runtime G in 1..kGroupChunks.
+template <int NR>
+void score_group(const AttentionTile& t, const TileScratch& s, int r0, const Chunk* chunks, int g, int64_t seg0) {
+  static_assert(kGroupChunks == 4, "one case per group size");
+  switch (g) {
+    case 4: return score_rows<NR, 4>(t, s, r0, chunks, seg0);
+    case 3: return score_rows<NR, 3>(t, s, r0, chunks, seg0);
+    case 2: return score_rows<NR, 2>(t, s, r0, chunks, seg0);
+    default: return score_rows<NR, 1>(t, s, r0, chunks, seg0);
+  }
+}
+
+// The accumulating pass for rows [r0, r0 + NR) over n keys: kAccVectors
+// column vectors at a time, then what is left of hd_pad.
+template <int NR>
+void accumulate_rows(const TileScratch& s, int64_t hd_pad, int r0, int n, int64_t at) {
+  static_assert(kAccVectors == 4, "one case per remainder");
+  int64_t d = 0;
+  for (; d + kAccVectors * kLanes <= hd_pad; d += kAccVectors * kLanes)
+    accumulate_cols<NR, kAccVectors>(s, hd_pad, r0, n, at, d);
+  switch ((hd_pad - d) / kLanes) {
+    case 3: accumulate_cols<NR, 3>(s, hd_pad, r0, n, at, d); break;
+    case 2: accumulate_cols<NR, 2>(s, hd_pad, r0, n, at, d); break;
+    case 1: accumulate_cols<NR, 1>(s, hd_pad, r0, n, at, d); break;
     default: break;
   }
 }
@@ -213,6 +283,7 @@ void attention_tile_typed(const AttentionTile& t) {
   const int hd = t.head_dim, bs = t.block_size, seg = t.segment_keys;
   const int64_t hd_pad = round_up16(hd);
   const TileScratch s = carve(t.scratch, rows, hd, seg);
+  write_row_info(t, s, rows);
   for (int64_t i = 0; i < rows * hd_pad; ++i) s.acc[i] = 0.f;
   for (int r = 0; r < rows; ++r) {
     s.m[r] = -__builtin_inff();
@@ -221,22 +292,41 @@ void attention_tile_typed(const AttentionTile& t) {
   const int64_t end = t.first_pos + t.n_tokens;  // keys [0, end) are seen by some row
   for (int64_t seg0 = 0; seg0 < end; seg0 += seg) {
     const int64_t seg_end = end - seg0 < seg ? end : seg0 + seg;
-    // The chunks of the segment: inside one block, at most kLanes keys.
-    auto for_chunks = [&](auto&& f) {
+    // The chunk starting at key c0: inside one block, at most kLanes keys, not past the segment.
+    auto chunk_at = [&](int64_t c0) {
+      Chunk c;
+      c.c0 = c0;
+      c.b = c0 / bs;
+      c.slot = static_cast<int>(c0 % bs);
+      c.n = kLanes;
+      if (bs - c.slot < c.n) c.n = bs - c.slot;
+      if (seg_end - c0 < c.n) c.n = static_cast<int>(seg_end - c0);
+      return c;
+    };
+    // Groups of up to kGroupChunks consecutive chunks; f(chunks, count, keys).
+    auto for_groups = [&](auto&& f) {
+      Chunk chunks[kGroupChunks];
       for (int64_t c0 = seg0; c0 < seg_end;) {
-        const int64_t b = c0 / bs;
-        const int slot = static_cast<int>(c0 % bs);
-        int n = kLanes;
-        if (bs - slot < n) n = bs - slot;
-        if (seg_end - c0 < n) n = static_cast<int>(seg_end - c0);
-        f(c0, b, slot, n);
-        c0 += n;
+        int g = 0, keys = 0;
+        for (; g < kGroupChunks && c0 < seg_end; ++g) {
+          chunks[g] = chunk_at(c0);
+          keys += chunks[g].n;
+          c0 += chunks[g].n;
+        }
+        f(chunks, g, keys);
       }
     };
-    for_chunks([&](int64_t c0, int64_t b, int slot, int n) {
-      prefetch_chunk<T>(t, b, slot, n);
-      load_keys<T>(t, s, b, slot, n);
-      for_row_blocks(rows, [&](int r0, auto nr) { score_rows<decltype(nr)::value>(t, s, r0, c0, n, c0 - seg0); });
+    auto prefetch_keys = [&](int64_t key) {
+      if (key < seg_end) prefetch_chunk<T>(t, chunk_at(key));
+    };
+    for (int64_t key = seg0; key < seg0 + kPrefetchKeys; key += kLanes) prefetch_keys(key);
+    for_groups([&](const Chunk* chunks, int g, int keys) {
+      for (int i = 0; i < g; ++i) {
+        prefetch_keys(chunks[i].c0 + kPrefetchKeys);
+        load_keys<T>(t, s.kt + static_cast<int64_t>(i) * hd * kLanes, chunks[i]);
+      }
+      (void)keys;
+      for_row_blocks(rows, [&](int r0, auto nr) { score_group<decltype(nr)::value>(t, s, r0, chunks, g, seg0); });
     });
     for (int r = 0; r < rows; ++r) {
       const float corr = softmax_segment(s, r, seg_end - seg0);
@@ -245,22 +335,16 @@ void attention_tile_typed(const AttentionTile& t) {
       const Vec c = vset1(corr);
       for (int64_t d = 0; d < hd_pad; d += kLanes) vstore(acc + d, vmul(vload(acc + d), c));
     }
-    for_chunks([&](int64_t c0, int64_t b, int slot, int n) {
-      load_values<T>(t, s, b, slot, n);
+    for_groups([&](const Chunk* chunks, int g, int keys) {
+      for (int i = 0, row = 0; i < g; row += chunks[i].n, ++i) load_values<T>(t, s.vc + row * hd_pad, chunks[i]);
       for_row_blocks(rows, [&](int r0, auto nr) {
-        constexpr int NR = decltype(nr)::value;
-        // Two vectors of columns at a time (2 * NR FMA chains); hd_pad is a
-        // whole number of 16 floats, so only AVX-512 can have one left over.
-        int64_t d = 0;
-        for (; d + 2 * kLanes <= hd_pad; d += 2 * kLanes) accumulate_cols<NR, 2>(s, hd_pad, r0, n, c0 - seg0, d);
-        if (d < hd_pad) accumulate_cols<NR, 1>(s, hd_pad, r0, n, c0 - seg0, d);
+        accumulate_rows<decltype(nr)::value>(s, hd_pad, r0, keys, chunks[0].c0 - seg0);
       });
     });
   }
   for (int r = 0; r < rows; ++r) {
-    const int token = r / t.n_heads, head = t.kv_head * t.group + t.head_begin + r % t.n_heads;
-    float* out = t.out + token * t.q_stride + static_cast<int64_t>(head) * hd;
     const float* acc = s.acc + r * hd_pad;
+    float* out = t.out + row_q_offset(s, r);
     const float inv = 1.f / s.l[r];
     for (int d = 0; d < hd; ++d) out[d] = acc[d] * inv;
   }
