@@ -36,6 +36,16 @@ std::vector<nlohmann::json> json_lines(const std::string& out) {
   return lines;
 }
 
+// `ridge bench -m model ARGS --json`, which must succeed: its lines, one per test.
+std::vector<nlohmann::json> bench_json(const std::string& model, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {RIDGE_BINARY, "bench", "-m", model};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--json");
+  const auto r = run_process(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? json_lines(r.out) : std::vector<nlohmann::json>{};
+}
+
 std::string slurp(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -53,11 +63,8 @@ void expect_clean_failure(const ProcessResult& r, const std::string& what) {
 TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
   const auto dir = ridge::test::scratch_dir("bench_json");
   const auto model = gen_tiny(dir, "q8_0", "tiny-q8.gguf");
-  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "16", "-n", "9", "-r", "1", "-b", "1,2", "-t", "2",
-                        "--bandwidth-mib", "16", "--json"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto lines = json_lines(r.out);
-  ASSERT_EQ(lines.size(), 4u) << r.out;
+  const auto lines = bench_json(model, {"-p", "16", "-n", "9", "-r", "1", "-b", "1,2", "-t", "2", "--bandwidth-mib", "16"});
+  ASSERT_EQ(lines.size(), 4u);
   const std::vector<std::string> names = {"pp16", "tg9", "batch1", "batch2"};
   const ridge::gguf::File f = ridge::gguf::File::open(model);
   uint64_t matmul_params = 0;
@@ -111,11 +118,8 @@ TEST(BenchCommand, DepthNamesTheTestsAndIsReported) {
   // -d: every test starts on a context already that long, named as llama-bench names it.
   const auto dir = ridge::test::scratch_dir("bench_depth");
   const auto model = gen_tiny(dir, "q4_0", "tiny.gguf");
-  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "4", "-n", "3", "-d", "40", "-b", "2", "-r", "1",
-                        "--bandwidth-mib", "8", "--json"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto lines = json_lines(r.out);
-  ASSERT_EQ(lines.size(), 3u) << r.out;
+  const auto lines = bench_json(model, {"-p", "4", "-n", "3", "-d", "40", "-b", "2", "-r", "1", "--bandwidth-mib", "8"});
+  ASSERT_EQ(lines.size(), 3u);
   const std::vector<std::string> names = {"pp4 @ d40", "tg3 @ d40", "batch2 @ d40"};
   for (size_t i = 0; i < lines.size(); ++i) {
     EXPECT_EQ(lines[i].at("test"), names[i]);
@@ -126,10 +130,9 @@ TEST(BenchCommand, DepthNamesTheTestsAndIsReported) {
                             "--bandwidth-mib", "8"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("| tg2 @ d17 |"), std::string::npos) << table.out;
-  auto plain = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib",
-                            "8", "--json"});
-  ASSERT_EQ(plain.exit_code, 0) << plain.err;
-  EXPECT_EQ(json_lines(plain.out).at(0).at("n_depth"), 0);
+  const auto plain = bench_json(model, {"-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib", "8"});
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_EQ(plain[0].at("n_depth"), 0);
   expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", model, "-d", "-3"}), "-d");
   expect_clean_failure(run_process({RIDGE_BINARY, "bench", "-m", model, "-d", "many"}), "-d");
 }
@@ -148,11 +151,8 @@ TEST(BenchCommand, ForcedKernelPathIsReported) {
   const auto dir = ridge::test::scratch_dir("bench_scalar");
   const auto model = gen_tiny(dir, "q4_0", "tiny.gguf");
   ::setenv("RIDGE_KERNELS", "scalar", 1);
-  auto r = run_process({RIDGE_BINARY, "bench", "-m", model, "-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib", "8",
-                        "--json"});
+  const auto lines = bench_json(model, {"-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib", "8"});
   ::unsetenv("RIDGE_KERNELS");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].at("test"), "tg2");
   EXPECT_EQ(lines[0].at("kernel_path"), "scalar");
