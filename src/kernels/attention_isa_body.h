@@ -346,12 +346,11 @@ void attention_tile_typed(const AttentionTile& t) {
     };
     load_segment<T>(t, seg0, seg_end);
     for (int64_t key = seg0; key < seg0 + kPrefetchKeys; key += kLanes) prefetch_keys(key);
-    for_groups([&](const Chunk* chunks, int g, int keys) {
+    for_groups([&](const Chunk* chunks, int g, int /*keys*/) {
       for (int i = 0; i < g; ++i) {
         prefetch_keys(chunks[i].c0 + kPrefetchKeys);
         load_keys<T>(t, s.kt + static_cast<int64_t>(i) * hd * kLanes, chunks[i]);
       }
-      (void)keys;
       for_row_blocks(rows, [&](int r0, auto nr) { score_group<decltype(nr)::value>(t, s, r0, chunks, g, seg0); });
     });
     for (int r = 0; r < rows; ++r) {
