@@ -191,7 +191,7 @@ int64_t attention_scratch_floats(int64_t rows, int head_dim) {
   // each row's query offset and key count (two int64).
   const int64_t group = isa::kAttentionGroupChunks;
   return group * head_dim * 16 + group * 16 * hd_pad + rows * (attention_segment_keys(rows) + 16) + rows * hd_pad +
-         2 * rows_pad + 4 * rows_pad;
+         (2 + 4) * rows_pad;
 }
 
 void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, ThreadPool& pool) {
