@@ -17,7 +17,8 @@
 // operations as the AVX-512 tile, so the two kernels give the same bits.
 // Every token goes through the same instructions in the same order whatever
 // the tile width. Each page of the stream is touched a few pages early
-// (prefetch_pages_ahead, prefetch.h).
+// (prefetch_pages_ahead, prefetch.h), and decode asks for each line a few
+// KiB early (prefetch_lines_nta).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -62,7 +63,10 @@ struct Tiles {
         const uint8_t* pair = first_pair + (b >> 1) * kPairBytes;
         const uint8_t* blk = pair + (b & 1) * kBlockBytes + 32 * half0;
         const uint8_t* sc = pair + 2 * kBlockBytes + (b & 1) * (kPanel * 2) + 16 * half0;
-        if ((b & 1) == 0) prefetch_pages_ahead(pair, kPairBytes);
+        if ((b & 1) == 0) {
+          prefetch_pages_ahead(pair, kPairBytes);
+          if constexpr (T == 1) prefetch_lines_nta(pair, kPairBytes);  // decode, Q4_0 and Q8_0 (prefetch.h)
+        }
         // Each row's integer dot product for the block: the int32 lanes of isum.
         __m256i isum[H][T];
         if constexpr (kQ8) {
