@@ -7,7 +7,22 @@
 
 namespace ridge::kernels {
 
-std::shared_ptr<uint8_t> allocate_huge_pages(size_t bytes) {
+namespace {
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
+
+// Faults every page of [p, p + size) in, writable: one call where the kernel
+// has MADV_POPULATE_WRITE, else a write per page.
+void populate_pages(uint8_t* p, size_t size, size_t page) {
+  if (::madvise(p, size, MADV_POPULATE_WRITE) == 0) return;
+  for (size_t i = 0; i < size; i += page) *static_cast<volatile uint8_t*>(p + i) = 0;
+}
+
+}  // namespace
+
+std::shared_ptr<uint8_t> allocate_huge_pages(size_t bytes, bool populate) {
   if (bytes == 0) throw std::bad_alloc();
   constexpr size_t kHuge = size_t{2} << 20;
   const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
@@ -23,6 +38,7 @@ std::shared_ptr<uint8_t> allocate_huge_pages(size_t bytes) {
   if (start > base) ::munmap(p, start - base);
   if (base + padded > end) ::munmap(reinterpret_cast<void*>(end), base + padded - end);
   ::madvise(reinterpret_cast<void*>(start), size, MADV_HUGEPAGE);
+  if (populate) populate_pages(reinterpret_cast<uint8_t*>(start), size, page);
   return std::shared_ptr<uint8_t>(reinterpret_cast<uint8_t*>(start), [size](uint8_t* q) { ::munmap(q, size); });
 }
 

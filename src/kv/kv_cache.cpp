@@ -15,8 +15,9 @@ KvCache::KvCache(const KvCacheConfig& cfg) : cfg_(cfg) {
   kernels::validate_kv_block_shape(shape_);
   block_bytes_ = static_cast<size_t>(kernels::kv_block_elements(shape_)) * kernels::kv_element_bytes(shape_);
   const size_t total = static_cast<size_t>(cfg.n_layers) * cfg.n_blocks * block_bytes_;
-  k_ = kernels::allocate_huge_pages(total);  // zeroed
-  v_ = kernels::allocate_huge_pages(total);
+  // Zeroed, and faulted in now rather than at each block's first write.
+  k_ = kernels::allocate_huge_pages(total, /*populate=*/true);
+  v_ = kernels::allocate_huge_pages(total, /*populate=*/true);
   meta_.resize(cfg.n_blocks);
   free_.reserve(cfg.n_blocks);
   for (int64_t b = cfg.n_blocks - 1; b >= 0; --b) free_.push_back(b);

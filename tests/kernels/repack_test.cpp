@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "kernels/huge_pages.h"
 #include "kernels/ops.h"
 #include "kernels/repack.h"
@@ -269,6 +272,29 @@ TEST(HugePages, BuffersAreZeroedAlignedAndOwned) {
     EXPECT_EQ(b.get()[bytes - 1], 7);
   }
   EXPECT_THROW(kernels::allocate_huge_pages(0), std::bad_alloc);
+}
+
+// Counts the resident pages of [p, p + bytes) (mincore).
+size_t resident_pages(const uint8_t* p, size_t bytes) {
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in((bytes + page - 1) / page);
+  if (::mincore(const_cast<uint8_t*>(p), bytes, in.data()) != 0) return 0;
+  size_t n = 0;
+  for (unsigned char c : in) n += c & 1;
+  return n;
+}
+
+TEST(HugePages, PopulatedBuffersAreResidentBeforeTheFirstWrite) {
+  // The KV cache asks for its pages up front: none may be left to fault in
+  // at its first write, in the middle of a decode step.
+  const size_t bytes = (size_t{5} << 20) + 12345;
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t pages = (bytes + page - 1) / page;
+  std::shared_ptr<uint8_t> lazy = kernels::allocate_huge_pages(bytes);
+  std::shared_ptr<uint8_t> eager = kernels::allocate_huge_pages(bytes, /*populate=*/true);
+  EXPECT_LT(resident_pages(lazy.get(), bytes), pages) << "an untouched mapping should not be all resident";
+  EXPECT_EQ(resident_pages(eager.get(), bytes), pages);
+  for (size_t i = 0; i < bytes; i += 4093) ASSERT_EQ(eager.get()[i], 0) << i;
 }
 
 }  // namespace
