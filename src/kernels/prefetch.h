@@ -49,8 +49,10 @@ constexpr int64_t kLinesAhead = 6144;
 // KiB ahead, took it to 83% (TinyLlama shape, tg128, 2 threads; alternating
 // binaries: +8% at 4-6 KiB ahead, +5% at 8 KiB, -2.5% at 1 KiB; PREFETCHT0
 // +6%, PREFETCHT1 +2.5%). The AVX2 tiles gain too (Q4_0 +14%, Q8_0 +10%),
-// but not every kernel does: the AVX-512 Q8_0 tile, with the least
-// arithmetic per byte, became 10-27% slower (T0 -12%, T1 -45%), its stream
+// and the packed K-quant tiles most (tg64: AVX-512 Q4_K +5%, Q6_K +11%;
+// AVX2 Q4_K +40%, Q6_K 2.45x). Not every kernel does: the AVX-512 Q8_0
+// tile, with the least arithmetic per byte, became 10-27% slower (T0 -12%,
+// T1 -45%; one request per 128 or 512 bytes: -14%, -3%), its stream
 // already kept up by the hardware, so it does without.
 static inline void prefetch_lines_nta(const uint8_t* p, int64_t bytes) {
   for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + kLinesAhead + i, 0, 0);
