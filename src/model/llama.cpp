@@ -45,6 +45,21 @@ void release_pages(const kernels::WeightMatrix& w) {
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
+// Maps every page of w's rows now, with a read per page: the embedding table
+// is read one row per token, and through the file mapping each first touch of
+// a page cost a fault in the middle of a decode step (TinyLlama shape, random
+// tokens: 72 µs a token, about 0.8% of decode).
+void map_pages(const kernels::WeightMatrix& w) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(w.data);
+  const uintptr_t end = begin + w.row_bytes * static_cast<uintptr_t>(w.rows);
+  uint8_t sum = 0;
+  for (uintptr_t a = begin / page * page; a < end; a += page)
+    sum ^= *reinterpret_cast<const volatile uint8_t*>(std::max(a, begin));
+  static volatile uint8_t sink = 0;
+  sink = static_cast<uint8_t>(sink ^ sum);
+}
+
 // The bytes of a mapped GGUF file, read with pread() from a descriptor of
 // its own instead of through the mapping. Packing reads every byte of the
 // quantized matrices once; through the mapping each first touch of a page
@@ -160,6 +175,7 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
   std::unique_ptr<LlamaModel> m(new LlamaModel(gguf::File::open(path)));
   m->bind();
   m->pack_weights(true);
+  map_pages(m->tok_embd_);  // after pack_weights, which may have released them (tied output)
   return m;
 }
 

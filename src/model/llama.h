@@ -56,7 +56,8 @@ class LlamaModel {
   // Repacks every matrix the active kernel path computes faster packed. With
   // `file_mapped` (the File maps a file), the originals are read with pread()
   // from the file (or, failing that, through the mapping) and their mapped
-  // pages are released afterwards, so they do not stay resident.
+  // pages are released afterwards, so they do not stay resident. The
+  // embedding table's pages are mapped at load instead (see load()).
   void pack_weights(bool file_mapped);
   // The shared body of forward() and forward_hidden().
   void run(const Batch& batch, kv::KvCache& cache, kernels::ThreadPool& pool, std::vector<float>& out,

@@ -148,5 +148,29 @@ TEST(PackedLoadPages, OriginalsOfPackedMatricesAreNotMappedAfterLoad) {
   expect_tensors_intact(*m, file_bytes(path), "path");
 }
 
+TEST(PackedLoadPages, EmbeddingTableIsMappedAtLoad) {
+  // Decode reads one embedding row per token: its pages are mapped at load,
+  // not faulted in one by one in the middle of decode steps, tied or not
+  // (a tied table is packed as the output matrix, which releases its pages).
+  for (bool tied : {false, true}) {
+    TempDir dir;
+    const std::string path = (dir.path / "model.gguf").string();
+    RandomModelSpec s = spec(GgmlType::Q4_0, tied);
+    s.n_embd = 256, s.n_vocab = 4096;  // a table of many pages
+    write_random_llama(s, path);
+    auto m = LlamaModel::load(path);
+    const auto* emb = m->file().find_tensor("token_embd.weight");
+    ASSERT_NE(emb, nullptr);
+    const long mapped = mapped_pages(emb->data, emb->n_bytes);
+    if (mapped < 0) GTEST_SKIP() << "/proc/self/pagemap cannot be read";
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<uintptr_t>(emb->data);
+    const auto whole = static_cast<long>((begin + emb->n_bytes) / page - (begin + page - 1) / page);
+    ASSERT_GT(whole, 8);
+    EXPECT_EQ(mapped, whole) << (tied ? "tied" : "untied") << ": pages of token_embd.weight not mapped after load";
+    expect_tensors_intact(*m, file_bytes(path), "path");
+  }
+}
+
 }  // namespace
 }  // namespace ridge::model
