@@ -198,9 +198,6 @@ void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, 
   attention(runs, shape, pool, active_kernel_path());
 }
 
-// Contexts from which a decode step's tiles keep whole KV groups (see below).
-constexpr int64_t kLongContextKeys = 256;
-
 void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, ThreadPool& pool,
                KernelPath path) {
   require_supported(path);
@@ -209,16 +206,14 @@ void attention(std::span<const AttentionRun> runs, const AttentionShape& shape, 
   const int64_t tile_tokens = attention_tile_tokens(shape);
   int64_t n_tiles = 0;
   for (const AttentionRun& r : runs) n_tiles += (r.n_tokens + tile_tokens - 1) / tile_tokens * shape.n_kv_heads;
-  // Few tiles (a decode step: one per KV head) would leave the threads
-  // unevenly loaded: one that starts late, or gets one tile more, holds up
-  // the layer. Then each tile takes only part of its group's query heads;
-  // but each part converts and reads the group's K/V again, which over a
-  // long context costs more than the balance saves, so there each thread
-  // only needs a couple of tiles (TinyLlama decode, 2 threads: 1% faster at a
-  // few keys with 4 tiles per thread, 4% faster at 1024 keys with 2).
-  int64_t keys = 0;
-  for (const AttentionRun& r : runs) keys = std::max(keys, r.first_pos + r.n_tokens);
-  const int64_t want = (keys >= kLongContextKeys ? 2 : 4) * static_cast<int64_t>(pool.size());
+  // Fewer than two tiles per thread (a decode step of a model with few KV
+  // heads) would leave the threads unevenly loaded: one that starts late, or
+  // gets one tile more, holds up the layer. Then each tile takes only part of
+  // its group's query heads. Not more parts than that: each part converts
+  // and reads the group's K/V again (TinyLlama decode, 2 threads, with its 4
+  // KV heads: whole groups were 4% faster than 4 tiles per thread at 1024
+  // keys, and 1.2% faster at 0-128 keys, 16 pairs with aligned loops).
+  const int64_t want = 2 * static_cast<int64_t>(pool.size());
   const int parts = n_tiles >= want ? 1 : static_cast<int>(std::min<int64_t>(group, (want + n_tiles - 1) / n_tiles));
   // Later tiles of a run see more keys; listing them first lets the pool's
   // dynamic hand-out end with the cheap ones, so the threads finish together.
