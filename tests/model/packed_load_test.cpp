@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
@@ -75,12 +76,16 @@ void expect_tensors_intact(const LlamaModel& m, const std::vector<uint8_t>& byte
   }
 }
 
-// Pages of [p, p + n) that are mapped into this process (/proc/self/pagemap
-// bit 63), or -1 when pagemap cannot be read.
+// The pages wholly inside [p, p + n), as page numbers [first, last).
+std::pair<uintptr_t, uintptr_t> whole_pages(const uint8_t* p, size_t n) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  return {(reinterpret_cast<uintptr_t>(p) + page - 1) / page, (reinterpret_cast<uintptr_t>(p) + n) / page};
+}
+
+// Pages wholly inside [p, p + n) that are mapped into this process
+// (/proc/self/pagemap bit 63), or -1 when pagemap cannot be read.
 long mapped_pages(const uint8_t* p, size_t n) {
-  const long page = ::sysconf(_SC_PAGESIZE);
-  const uintptr_t first = (reinterpret_cast<uintptr_t>(p) + page - 1) / page;
-  const uintptr_t last = (reinterpret_cast<uintptr_t>(p) + n) / page;  // whole pages only
+  const auto [first, last] = whole_pages(p, n);
   const int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   long mapped = 0;
@@ -163,9 +168,8 @@ TEST(PackedLoadPages, EmbeddingTableIsMappedAtLoad) {
     ASSERT_NE(emb, nullptr);
     const long mapped = mapped_pages(emb->data, emb->n_bytes);
     if (mapped < 0) GTEST_SKIP() << "/proc/self/pagemap cannot be read";
-    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const auto begin = reinterpret_cast<uintptr_t>(emb->data);
-    const auto whole = static_cast<long>((begin + emb->n_bytes) / page - (begin + page - 1) / page);
+    const auto [first, last] = whole_pages(emb->data, emb->n_bytes);
+    const auto whole = static_cast<long>(last - first);
     ASSERT_GT(whole, 8);
     EXPECT_EQ(mapped, whole) << (tied ? "tied" : "untied") << ": pages of token_embd.weight not mapped after load";
     expect_tensors_intact(*m, file_bytes(path), "path");
