@@ -1,5 +1,7 @@
 #include "kernels/cpu_features.h"
 
+#include "kernels/prefetch.h"
+
 #include <cpuid.h>
 
 #include <cstdint>
@@ -27,6 +29,12 @@ CpuFeatures detect_cpu_features() {
   unsigned a, b, c, d;
   if (!__get_cpuid(0, &a, &b, &c, &d)) return f;
   const unsigned max_leaf = a;
+  char vendor[13] = {};
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &d, 4);
+  std::memcpy(vendor + 8, &c, 4);
+  if (std::strcmp(vendor, "GenuineIntel") == 0) f.vendor = CpuVendor::Intel;
+  else if (std::strcmp(vendor, "AuthenticAMD") == 0 || std::strcmp(vendor, "HygonGenuine") == 0) f.vendor = CpuVendor::Amd;
   __get_cpuid(1, &a, &b, &c, &d);
   const bool osxsave = bit(c, 27);
   f.avx = bit(c, 28);
@@ -129,5 +137,57 @@ std::vector<KernelPath> supported_kernel_paths() {
     if (kernel_path_supported(p)) out.push_back(p);
   return out;
 }
+
+const char* line_prefetch_name(LinePrefetch hint) {
+  switch (hint) {
+    case LinePrefetch::None: return "none";
+    case LinePrefetch::Nta: return "prefetchnta";
+    case LinePrefetch::T0: return "prefetcht0";
+    case LinePrefetch::T1: return "prefetcht1";
+  }
+  return "unknown";
+}
+
+LinePrefetchPolicy default_line_prefetch(const CpuFeatures& f) {
+  switch (f.vendor) {
+    case CpuVendor::Amd: return {LinePrefetch::Nta, LinePrefetch::None};
+    case CpuVendor::Intel: return {LinePrefetch::T1, LinePrefetch::T1};
+    case CpuVendor::Other: break;
+  }
+  return {LinePrefetch::T0, LinePrefetch::None};
+}
+
+LinePrefetchPolicy resolve_line_prefetch(const char* request, const CpuFeatures& f, std::string* warning) {
+  if (warning) warning->clear();
+  if (request == nullptr || *request == '\0') return default_line_prefetch(f);
+  static constexpr struct {
+    const char* name;
+    LinePrefetch hint;
+  } kNames[] = {{"none", LinePrefetch::None}, {"nta", LinePrefetch::Nta}, {"t0", LinePrefetch::T0}, {"t1", LinePrefetch::T1}};
+  for (const auto& n : kNames)
+    if (std::strcmp(request, n.name) == 0) return {n.hint, n.hint};
+  if (warning)
+    *warning = std::string("RIDGE_PREFETCH=") + request + " is not one of none, nta, t0, t1; using this CPU's default";
+  return default_line_prefetch(f);
+}
+
+LinePrefetchPolicy active_line_prefetch() {
+  static const LinePrefetchPolicy policy = [] {
+    std::string warning;
+    const LinePrefetchPolicy p = resolve_line_prefetch(std::getenv("RIDGE_PREFETCH"), detect_cpu_features(), &warning);
+    if (!warning.empty()) std::fprintf(stderr, "ridge: %s\n", warning.c_str());
+    return p;
+  }();
+  return policy;
+}
+
+namespace isa {
+// Read by the kernels on every call, so set before main (and before any
+// kernel could run).
+int g_lines_hint = static_cast<int>(active_line_prefetch().stream);
+int g_lines_hint_light = static_cast<int>(active_line_prefetch().light);
+static_assert(static_cast<int>(LinePrefetch::None) == kLinesNone && static_cast<int>(LinePrefetch::Nta) == kLinesNta &&
+              static_cast<int>(LinePrefetch::T0) == kLinesT0 && static_cast<int>(LinePrefetch::T1) == kLinesT1);
+}  // namespace isa
 
 }  // namespace ridge::kernels

@@ -9,7 +9,10 @@
 
 namespace ridge::kernels {
 
+enum class CpuVendor { Other, Intel, Amd };
+
 struct CpuFeatures {
+  CpuVendor vendor = CpuVendor::Other;
   bool avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512vnni = false, avx512bf16 = false;
@@ -44,5 +47,34 @@ const char* kernel_path_name();  // of active_kernel_path(), for `ridge bench`
 
 // Every path this machine supports, scalar first (tests run each).
 std::vector<KernelPath> supported_kernel_paths();
+
+// Which prefetch instruction the decode kernels ask for the lines of their
+// weight stream with, a few KiB ahead (kernels/prefetch.h says why and what
+// each gained): `stream` for every decode kernel, `light` for the one with
+// the least arithmetic per byte (the AVX-512 Q8_0 tile). The values match
+// prefetch.h's kLines* constants.
+enum class LinePrefetch : int { None = 0, Nta = 1, T0 = 2, T1 = 3 };
+const char* line_prefetch_name(LinePrefetch hint);  // "none", "prefetchnta", "prefetcht0", "prefetcht1"
+
+struct LinePrefetchPolicy {
+  LinePrefetch stream = LinePrefetch::None;
+  LinePrefetch light = LinePrefetch::None;
+};
+
+// The measured best for the CPU's vendor: AMD (Zen 5) PREFETCHNTA and none
+// for the light stream; Intel PREFETCHT1 for both; others PREFETCHT0 (a gain
+// on both of those) and none for the light stream.
+LinePrefetchPolicy default_line_prefetch(const CpuFeatures& features);
+
+// The policy for a RIDGE_PREFETCH value (nullptr or empty: the vendor's
+// default; "none", "nta", "t0" or "t1": that hint for every stream). An
+// unknown value falls back to the default and sets *warning (left empty
+// otherwise).
+LinePrefetchPolicy resolve_line_prefetch(const char* request, const CpuFeatures& features, std::string* warning);
+
+// The policy this process uses: resolved once from CPUID and RIDGE_PREFETCH
+// (a warning goes to stderr then); prefetch.h's g_lines_hint and
+// g_lines_hint_light hold it from start-up on.
+LinePrefetchPolicy active_line_prefetch();
 
 }  // namespace ridge::kernels

@@ -137,7 +137,7 @@ void run_rows(const MatmulTask& task, int64_t row_begin, int64_t row_end) {
       // The rows are one stream: touch its pages a few pages early (prefetch.h).
       prefetch_pages_ahead(task.w + static_cast<size_t>(r) * task.row_bytes, nr * static_cast<int64_t>(task.row_bytes));
       if (kLineRequests && task.n_tokens == 1)  // decode: and each line a few KiB early
-        prefetch_lines_nta(task.w + static_cast<size_t>(r) * task.row_bytes, nr * static_cast<int64_t>(task.row_bytes));
+        prefetch_lines(task.w + static_cast<size_t>(r) * task.row_bytes, nr * static_cast<int64_t>(task.row_bytes));
       for (int64_t t = tc; t < tc_end; t += T) {
         const int64_t nt = tc_end - t < T ? tc_end - t : T;
         if (nr == R) {

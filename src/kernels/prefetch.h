@@ -37,25 +37,60 @@ static inline void prefetch_pages_ahead(const uint8_t* p, int64_t bytes) {
 }
 
 // How far ahead of its reads a decode kernel asks for each line of the
-// weight stream (prefetch_lines_nta), in bytes.
+// weight stream (prefetch_lines), in bytes.
 constexpr int64_t kLinesAhead = 6144;
 
-// Asks for every line of [p, p + bytes) moved kLinesAhead bytes on, as
-// non-temporal data (PREFETCHNTA: into L1, kept out of the outer levels as
-// far as the CPU allows).
+// The instruction a decode kernel asks for lines with (prefetch_lines).
+// Values of cpu_features.h's LinePrefetch, as plain ints so that code
+// compiled for one instruction set can read them (isa_kernels.h).
+constexpr int kLinesNone = 0, kLinesNta = 1, kLinesT0 = 2, kLinesT1 = 3;
+
+// The hint for this process, set once before any kernel runs
+// (cpu_features.cpp: from the CPU's vendor, or RIDGE_PREFETCH):
+// g_lines_hint for the decode streams, g_lines_hint_light for the one with
+// the least arithmetic per byte (the AVX-512 Q8_0 tile).
+extern int g_lines_hint;
+extern int g_lines_hint_light;
+
+// Asks for every line of [p, p + bytes) moved kLinesAhead bytes on, with
+// `hint`.
 //
-// Why: with the hardware prefetchers alone, the Q4_0 decode tile (AVX-512)
-// read its stream at 75% of the bandwidth roofline; these requests, a few
-// KiB ahead, took it to 83% (TinyLlama shape, tg128, 2 threads; alternating
-// binaries: +8% at 4-6 KiB ahead, +5% at 8 KiB, -2.5% at 1 KiB; PREFETCHT0
-// +6%, PREFETCHT1 +2.5%). The AVX2 tiles gain too (Q4_0 +14%, Q8_0 +10%),
-// and the packed K-quant tiles most (tg64: AVX-512 Q4_K +5%, Q6_K +11%;
-// AVX2 Q4_K +40%, Q6_K 2.45x). Not every kernel does: the AVX-512 Q8_0
-// tile, with the least arithmetic per byte, became 10-27% slower (T0 -12%,
-// T1 -45%; one request per 128 or 512 bytes: -14%, -3%), its stream
-// already kept up by the hardware, so it does without.
-static inline void prefetch_lines_nta(const uint8_t* p, int64_t bytes) {
-  for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + kLinesAhead + i, 0, 0);
+// Why: with the hardware prefetchers alone, the decode kernels read their
+// streams well below the bandwidth roofline, and which request helps depends
+// on the CPU. On Zen 5 (tg128, 2 threads, alternating binaries) PREFETCHNTA
+// took the AVX-512 Q4_0 tile from 75% to 83% of the roofline (+8% at 4-6
+// KiB ahead, +5% at 8 KiB, -2.5% at 1 KiB; PREFETCHT0 +6%, PREFETCHT1
+// +2.5%), the AVX2 tiles too (Q4_0 +14%, Q8_0 +10%) and the packed K-quant
+// tiles most (tg64: AVX-512 Q4_K +5%, Q6_K +11%; AVX2 Q4_K +40%, Q6_K
+// 2.45x), while the AVX-512 Q8_0 tile became 10-27% slower (T0 -12%, T1
+// -45%). On an Intel Xeon with AMX (family 6 model 167, 2 vCPUs; same
+// binary, the hint switched, tg64, 2 threads) PREFETCHNTA made every decode
+// stream far slower (Q4_0 0.61x, Q4_K and Q6_K below the hardware
+// prefetchers alone: 0.61x, 0.58x of it), and PREFETCHT1 the fastest: Q4_0
+// +26%, Q8_0 +7.5% (the AVX-512 tile included), Q4_K +18%, Q6_K +24%
+// against none (T0: +14.5%, +4.5%, +8%, +24%); flat from 4 to 12 KiB ahead,
+// -6% at 2 KiB.
+//
+// The instructions are inline assembly: GCC deletes a loop whose body is
+// only __builtin_prefetch calls unless it unrolls it completely first.
+static inline void prefetch_lines(const uint8_t* p, int64_t bytes, int hint) {
+  const uint8_t* q = p + kLinesAhead;
+  switch (hint) {
+    case kLinesNta:
+      for (int64_t i = 0; i < bytes; i += 64) __asm__ volatile("prefetchnta %0" : : "m"(q[i]));
+      break;
+    case kLinesT0:
+      for (int64_t i = 0; i < bytes; i += 64) __asm__ volatile("prefetcht0 %0" : : "m"(q[i]));
+      break;
+    case kLinesT1:
+      for (int64_t i = 0; i < bytes; i += 64) __asm__ volatile("prefetcht1 %0" : : "m"(q[i]));
+      break;
+    default:
+      break;
+  }
 }
+
+// The decode streams' requests (g_lines_hint).
+static inline void prefetch_lines(const uint8_t* p, int64_t bytes) { prefetch_lines(p, bytes, g_lines_hint); }
 
 }  // namespace ridge::kernels::isa

@@ -48,7 +48,7 @@ void tile_q4k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
     for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
       const uint8_t* blk = rec + s * kBytes;
       prefetch_pages_ahead(blk, kBytes);
-      if constexpr (T == 1) prefetch_lines_nta(blk, kBytes);  // decode (prefetch.h)
+      if constexpr (T == 1) prefetch_lines(blk, kBytes);  // decode (prefetch.h)
       __m256i S[H][T];
       for (int h = 0; h < H; ++h)
         for (int t = 0; t < T; ++t) S[h][t] = _mm256_setzero_si256();
@@ -114,7 +114,7 @@ void tile_q6k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
     for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
       const uint8_t* blk = rec + s * kBytes;
       prefetch_pages_ahead(blk, kBytes);
-      if constexpr (T == 1) prefetch_lines_nta(blk, kBytes);  // decode (prefetch.h)
+      if constexpr (T == 1) prefetch_lines(blk, kBytes);  // decode (prefetch.h)
       __m256i S[H][T];
       for (int h = 0; h < H; ++h)
         for (int t = 0; t < T; ++t) S[h][t] = _mm256_setzero_si256();

@@ -101,7 +101,7 @@ void tile_q4k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
   for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
     const uint8_t* blk = rec + s * kBytes;
     prefetch_pages_ahead(blk, kBytes);
-    if constexpr (T == 1) prefetch_lines_nta(blk, kBytes);  // decode (prefetch.h)
+    if constexpr (T == 1) prefetch_lines(blk, kBytes);  // decode (prefetch.h)
     __m512i S[T];
     RIDGE_UNROLL for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
     // Pair p: sub-block 2p in the low nibbles (groups 16p..), 2p + 1 in the high ones (16p + 8..).
@@ -169,7 +169,7 @@ void tile_q6k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
   for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
     const uint8_t* blk = rec + s * kBytes;
     prefetch_pages_ahead(blk, kBytes);
-    if constexpr (T == 1) prefetch_lines_nta(blk, kBytes);  // decode (prefetch.h)
+    if constexpr (T == 1) prefetch_lines(blk, kBytes);  // decode (prefetch.h)
     __m512i S[T];
     RIDGE_UNROLL for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
     // Pair p covers columns 64p..64p+63: sub-blocks 4p + 2 * half + q.

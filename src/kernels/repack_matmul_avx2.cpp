@@ -18,7 +18,7 @@
 // Every token goes through the same instructions in the same order whatever
 // the tile width. Each page of the stream is touched a few pages early
 // (prefetch_pages_ahead, prefetch.h), and decode asks for each line a few
-// KiB early (prefetch_lines_nta).
+// KiB early (prefetch_lines).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -65,7 +65,7 @@ struct Tiles {
         const uint8_t* sc = pair + 2 * kBlockBytes + (b & 1) * (kPanel * 2) + 16 * half0;
         if ((b & 1) == 0) {
           prefetch_pages_ahead(pair, kPairBytes);
-          if constexpr (T == 1) prefetch_lines_nta(pair, kPairBytes);  // decode, Q4_0 and Q8_0 (prefetch.h)
+          if constexpr (T == 1) prefetch_lines(pair, kPairBytes);  // decode, Q4_0 and Q8_0 (prefetch.h)
         }
         // Each row's integer dot product for the block: the int32 lanes of isum.
         __m256i isum[H][T];

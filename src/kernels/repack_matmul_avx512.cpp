@@ -8,7 +8,8 @@
 // are rescaled into the token's float accumulators by one FMA with the 16
 // rows' scales. Blocks go a pair at a time (see tile), and each page of the
 // stream is touched a few pages early (prefetch_pages_ahead, prefetch.h);
-// Q4_0 decode also asks for each line a few KiB early (prefetch_lines_nta).
+// decode also asks for each line a few KiB early (prefetch_lines; Q8_0
+// with the CPU's light-stream hint, none on Zen 5).
 //
 // The activations a tile reads are first copied into one interleaved run per
 // block (see pack_tile), so the tile addresses all its tokens through a single
@@ -126,7 +127,7 @@ void tile(const PackedMatmulTask& task, int64_t panel, const uint8_t* first_pair
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2, pair += kPairBytes, xp += 2 * kStride) {
     prefetch_pages_ahead(pair, kPairBytes);
-    if constexpr (T == 1 && !kQ8) prefetch_lines_nta(pair, kPairBytes);  // decode (prefetch.h)
+    if constexpr (T == 1) prefetch_lines(pair, kPairBytes, kQ8 ? g_lines_hint_light : g_lines_hint);  // decode (prefetch.h)
     __m512i s0[T], s1[T];
     block_sums(pair, xp, s0);
     block_sums(pair + kBlockBytes, xp + kStride, s1);

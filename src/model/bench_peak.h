@@ -21,8 +21,9 @@ int64_t fma_peak_flops_per_round_avx512();
 // read 25-30% slower on Zen 5, 8- and 16-byte ones a few percent), and each
 // 4 KiB page touched a few pages before it is read (the decode kernels' own
 // trick, kernels::isa::prefetch_pages_ahead; 15-25% faster in this project's
-// virtual machines). Sums the 64-bit words of [begin, end), which must be a
-// multiple of 32 words long.
-uint64_t read_sum_avx2(const uint64_t* begin, const uint64_t* end);
+// virtual machines), each line asked for a few KiB early with `line_hint`
+// (kernels::isa::prefetch_lines; prefetch.h's kLines* values). Sums the
+// 64-bit words of [begin, end), which must be a multiple of 32 words long.
+uint64_t read_sum_avx2(const uint64_t* begin, const uint64_t* end, int line_hint);
 
 }  // namespace ridge::model

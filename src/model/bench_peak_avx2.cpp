@@ -31,18 +31,18 @@ float fma_peak_loop_avx2(int64_t iterations) {
 
 int64_t fma_peak_flops_per_round_avx2() { return int64_t{kAccumulators} * 8 * 2; }
 
-uint64_t read_sum_avx2(const uint64_t* begin, const uint64_t* end) {
+uint64_t read_sum_avx2(const uint64_t* begin, const uint64_t* end, int line_hint) {
   __m256i s[8];
   for (auto& v : s) v = _mm256_setzero_si256();
   for (const uint64_t* p = begin; p + 32 <= end; p += 32) {
     // Each page touched a few pages early and each line asked for a few KiB
     // early, as the decode kernels do (kernels/prefetch.h): without the
     // touches this loop streams 15-25% slower than the decode in some
-    // virtual machines, without the line requests 2-3% slower (median of 12
-    // passes of 1 GiB, 2 threads: 80.2 against 82.1 GB/s), and either way
-    // would understate the roofline.
+    // virtual machines, without the line requests 2-3% slower on Zen 5
+    // (median of 12 passes of 1 GiB, 2 threads: 80.2 against 82.1 GB/s), and
+    // either way would understate the roofline.
     kernels::isa::prefetch_pages_ahead(reinterpret_cast<const uint8_t*>(p), 256);
-    kernels::isa::prefetch_lines_nta(reinterpret_cast<const uint8_t*>(p), 256);
+    kernels::isa::prefetch_lines(reinterpret_cast<const uint8_t*>(p), 256, line_hint);
     for (int k = 0; k < 8; ++k)
       s[k] = _mm256_add_epi64(s[k], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 4 * k)));
   }

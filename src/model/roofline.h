@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu_features.h"
+
 namespace ridge::kernels {
 class ThreadPool;
 }
@@ -19,6 +21,9 @@ struct ReadBandwidth {
   uint64_t buffer_bytes = 0;
   int threads = 0;
   int passes = 0;
+  // The request for lines ahead that the passes read with
+  // (ReadBandwidthProbe): the fastest of them on this machine.
+  kernels::LinePrefetch line_prefetch = kernels::LinePrefetch::None;
 };
 
 // Reads a buffer of `buffer_bytes` (make it much larger than the last-level
@@ -29,10 +34,19 @@ ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int pas
 // The same measurement with the buffer kept between measurements (allocated
 // and written once, by the threads that read it), so it can be repeated next
 // to each run of a benchmark at the cost of the reads alone.
+//
+// The passes read as the decode kernels do, each page touched a few pages
+// early and each line asked for a few KiB early (kernels/prefetch.h); which
+// prefetch instruction serves best depends on the CPU (PREFETCHNTA read at
+// 0.42x of the rate of the others on one Intel Xeon, and 2-3% faster than
+// none on Zen 5), so the constructor reads the buffer with each (and with
+// none), twice, and keeps the fastest: the roofline is the best of them, not
+// whichever the kernels use.
 class ReadBandwidthProbe {
  public:
   // Throws std::invalid_argument like measure_read_bandwidth.
   ReadBandwidthProbe(uint64_t buffer_bytes, int threads);
+  kernels::LinePrefetch line_prefetch() const { return line_prefetch_; }
   // The best of `passes` timed passes, after an untimed one when `warm_first`
   // (pages left idle may have been reclaimed, or lost their TLB entries, and
   // would be faulted back in on the first read).
@@ -53,6 +67,7 @@ class ReadBandwidthProbe {
   std::unique_ptr<uint64_t[]> buf_;
   uint64_t words_ = 0;
   int threads_ = 0;
+  kernels::LinePrefetch line_prefetch_ = kernels::LinePrefetch::None;
 };
 
 struct FmaPeak {

@@ -83,6 +83,12 @@ TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
     EXPECT_EQ(j.at("type"), "q8_0");
     EXPECT_EQ(j.at("repetitions"), 1);
     EXPECT_FALSE(j.at("kernel_path").get<std::string>().empty());
+    // The decode kernels' request for lines ahead, and the probe's (the fastest it found).
+    EXPECT_FALSE(j.at("line_prefetch").get<std::string>().empty());
+    const std::string probe_lines = j.at("bandwidth_line_prefetch");
+    EXPECT_TRUE(probe_lines == "none" || probe_lines == "prefetchnta" || probe_lines == "prefetcht0" ||
+                probe_lines == "prefetcht1")
+        << probe_lines;
     EXPECT_EQ(j.at("samples_tokens_per_s").size(), 1u);
     EXPECT_EQ(j.at("matmul_params").get<uint64_t>(), matmul_params);
     // The derived fields follow from tokens/s and the measured rooflines.
@@ -156,6 +162,16 @@ TEST(BenchCommand, ForcedKernelPathIsReported) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].at("test"), "tg2");
   EXPECT_EQ(lines[0].at("kernel_path"), "scalar");
+}
+
+TEST(BenchCommand, ForcedLinePrefetchIsReported) {
+  const auto dir = ridge::test::scratch_dir("bench_prefetch");
+  const auto model = gen_tiny(dir, "q4_0", "tiny.gguf");
+  ::setenv("RIDGE_PREFETCH", "t0", 1);
+  const auto lines = bench_json(model, {"-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib", "8"});
+  ::unsetenv("RIDGE_PREFETCH");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].at("line_prefetch"), "prefetcht0");
 }
 
 TEST(BenchCommand, BadInputFailsCleanly) {

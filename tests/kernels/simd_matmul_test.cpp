@@ -9,6 +9,7 @@
 // Plus the activation quantizer's contract, bitwise independence of a result
 // from batch composition and thread count, kernel-path selection, and the
 // per-token vector kernels against the scalar path.
+#include <cpuid.h>
 #include <gtest/gtest.h>
 
 #include "common/random.h"
@@ -22,6 +23,7 @@
 
 #include "kernels/activation_quant.h"
 #include "kernels/cpu_features.h"
+#include "kernels/prefetch.h"
 #include "kernels/ops.h"
 #include "kernels/thread_pool.h"
 #include "tensor/quant.h"
@@ -412,6 +414,46 @@ TEST(KernelPathSelection, ActivePathIsSupportedAndNamed) {
   // The detected features agree with what the paths claim.
   const auto f = kernels::detect_cpu_features();
   EXPECT_EQ(kernels::kernel_path_supported(KernelPath::Avx512), kernels::kernel_path_supported(KernelPath::Avx512, f));
+}
+
+TEST(LinePrefetchSelection, VendorDefaultsAndRequests) {
+  using kernels::LinePrefetch;
+  kernels::CpuFeatures amd, intel, other;
+  amd.vendor = kernels::CpuVendor::Amd;
+  intel.vendor = kernels::CpuVendor::Intel;
+  std::string warning = "stale";
+  auto is = [](kernels::LinePrefetchPolicy p, LinePrefetch stream, LinePrefetch light) {
+    return p.stream == stream && p.light == light;
+  };
+  EXPECT_TRUE(is(kernels::resolve_line_prefetch(nullptr, amd, &warning), LinePrefetch::Nta, LinePrefetch::None));
+  EXPECT_TRUE(warning.empty());
+  EXPECT_TRUE(is(kernels::resolve_line_prefetch("", intel, &warning), LinePrefetch::T1, LinePrefetch::T1));
+  EXPECT_TRUE(is(kernels::resolve_line_prefetch(nullptr, other, &warning), LinePrefetch::T0, LinePrefetch::None));
+  // A request sets every stream's hint, whatever the vendor.
+  EXPECT_TRUE(is(kernels::resolve_line_prefetch("none", intel, &warning), LinePrefetch::None, LinePrefetch::None));
+  EXPECT_TRUE(is(kernels::resolve_line_prefetch("nta", intel, &warning), LinePrefetch::Nta, LinePrefetch::Nta));
+  EXPECT_TRUE(is(kernels::resolve_line_prefetch("t0", amd, &warning), LinePrefetch::T0, LinePrefetch::T0));
+  EXPECT_TRUE(is(kernels::resolve_line_prefetch("t1", amd, &warning), LinePrefetch::T1, LinePrefetch::T1));
+  EXPECT_TRUE(warning.empty());
+  // An unknown name: the default, and a warning naming it.
+  EXPECT_TRUE(is(kernels::resolve_line_prefetch("t2", amd, &warning), LinePrefetch::Nta, LinePrefetch::None));
+  EXPECT_NE(warning.find("RIDGE_PREFETCH=t2"), std::string::npos);
+  EXPECT_STREQ(kernels::line_prefetch_name(LinePrefetch::T1), "prefetcht1");
+  EXPECT_STREQ(kernels::line_prefetch_name(LinePrefetch::None), "none");
+  // What this process runs with is what the kernels read.
+  const kernels::LinePrefetchPolicy active = kernels::active_line_prefetch();
+  EXPECT_EQ(static_cast<int>(active.stream), kernels::isa::g_lines_hint);
+  EXPECT_EQ(static_cast<int>(active.light), kernels::isa::g_lines_hint_light);
+}
+
+TEST(LinePrefetchSelection, VendorIsDetected) {
+  unsigned a, b, c, d;
+  ASSERT_TRUE(__get_cpuid(0, &a, &b, &c, &d));
+  const auto f = kernels::detect_cpu_features();
+  const bool intel = b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;  // "Genu" "ineI" "ntel"
+  const bool amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;    // "Auth" "enti" "cAMD"
+  EXPECT_EQ(f.vendor == kernels::CpuVendor::Intel, intel);
+  EXPECT_EQ(f.vendor == kernels::CpuVendor::Amd, amd);
 }
 
 // ---- per-token vector kernels against the scalar path

@@ -25,7 +25,9 @@ TEST(Roofline, Avx2ReadSumEqualsThePlainSum) {
     for (auto& w : buf) w = rng();
     uint64_t expect = 0;
     for (size_t i = 1; i <= words; ++i) expect += buf[i];
-    EXPECT_EQ(read_sum_avx2(buf.data() + 1, buf.data() + 1 + words), expect) << words << " words";
+    // Every request for lines ahead (the probe tries each), none included.
+    for (int hint = 0; hint <= 3; ++hint)
+      EXPECT_EQ(read_sum_avx2(buf.data() + 1, buf.data() + 1 + words, hint), expect) << words << " words, hint " << hint;
   }
 }
 
@@ -45,6 +47,7 @@ TEST(Roofline, ProbeMeasuresRepeatedlyOnOneBuffer) {
     EXPECT_TRUE(std::isfinite(bw.bytes_per_s));
     EXPECT_EQ(bw.buffer_bytes, uint64_t{8} << 20);
     EXPECT_EQ(bw.threads, 2);
+    EXPECT_EQ(bw.line_prefetch, probe.line_prefetch());  // the one the constructor chose
   }
   EXPECT_THROW(probe.measure(0), std::invalid_argument);
   EXPECT_THROW(ReadBandwidthProbe(1000, 2), std::invalid_argument);
