@@ -388,6 +388,7 @@ int cmd_bench(int argc, char** argv) {
             {"type", stats.dominant_type},
             {"kernel_path", kernel_path},
             {"line_prefetch", line_prefetch},
+            {"amx", kernels::amx_int8_active()},
             {"n_params", stats.n_params},
             {"matmul_params", stats.matmul_params},
             {"model_bytes", stats.file_bytes},
@@ -418,8 +419,9 @@ int cmd_bench(int argc, char** argv) {
                 params >= 1e9 ? params / 1e9 : params / 1e6, params >= 1e9 ? "B" : "M", stats.dominant_type.c_str(),
                 static_cast<double>(stats.weight_bytes_per_pass) / 1048576.0,
                 static_cast<double>(stats.file_bytes) / 1048576.0);
-    std::printf("kernels: %s (lines ahead: %s)   threads: %d   repetitions: %lld (median after a warm-up)\n",
-                kernel_path, line_prefetch, threads, static_cast<long long>(reps));
+    std::printf("kernels: %s%s (lines ahead: %s)   threads: %d   repetitions: %lld (median after a warm-up)\n",
+                kernel_path, kernels::amx_int8_active() ? " + AMX-INT8 for 16+ tokens" : "", line_prefetch, threads,
+                static_cast<long long>(reps));
     std::printf("load: %.0f ms (map, validate, bind and repack the weights)\n", load_ms);
     std::printf("rooflines: streaming read %.2f GB/s best, %.2f lowest of the passes around and within the runs (%lld "
                 "MiB, %d threads, lines ahead: %s); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n",

@@ -3,6 +3,9 @@
 #include "kernels/prefetch.h"
 
 #include <cpuid.h>
+#include <atomic>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -44,6 +47,7 @@ CpuFeatures detect_cpu_features() {
     const uint64_t xcr0 = read_xcr0();
     f.os_ymm = (xcr0 & 0x6) == 0x6;      // SSE and AVX state
     f.os_zmm = (xcr0 & 0xe6) == 0xe6;    // plus opmask, ZMM_Hi256, Hi16_ZMM
+    f.os_amx = (xcr0 & 0x60000) == 0x60000;  // XTILECFG, XTILEDATA
   }
   if (max_leaf >= 7) {
     __cpuid_count(7, 0, a, b, c, d);
@@ -54,6 +58,8 @@ CpuFeatures detect_cpu_features() {
     f.avx512bw = bit(b, 30);
     f.avx512vl = bit(b, 31);
     f.avx512vnni = bit(c, 11);
+    f.amx_tile = bit(d, 24);
+    f.amx_int8 = bit(d, 25);
     const unsigned max_sub = a;
     if (max_sub >= 1) {
       __cpuid_count(7, 1, a, b, c, d);
@@ -137,6 +143,27 @@ std::vector<KernelPath> supported_kernel_paths() {
     if (kernel_path_supported(p)) out.push_back(p);
   return out;
 }
+
+bool amx_int8_usable() {
+  static const bool usable = [] {
+    const CpuFeatures f = detect_cpu_features();
+    if (active_kernel_path() != KernelPath::Avx512 || !f.amx_tile || !f.amx_int8 || !f.os_amx) return false;
+    const char* env = std::getenv("RIDGE_AMX");
+    if (env != nullptr && std::strcmp(env, "0") == 0) return false;
+    // Linux keeps the 8 KiB tile data state off until a process asks for it.
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return usable;
+}
+
+namespace {
+std::atomic<bool> amx_allowed{true};
+}  // namespace
+
+bool amx_int8_active() { return amx_allowed.load(std::memory_order_relaxed) && amx_int8_usable(); }
+
+void allow_amx_int8(bool allowed) { amx_allowed.store(allowed, std::memory_order_relaxed); }
 
 const char* line_prefetch_name(LinePrefetch hint) {
   switch (hint) {

@@ -16,9 +16,11 @@ struct CpuFeatures {
   bool avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512vnni = false, avx512bf16 = false;
+  bool amx_tile = false, amx_int8 = false;
   // The OS saves the wide registers on context switches (XGETBV); without that
   // the instructions exist but must not be used.
   bool os_ymm = false, os_zmm = false;
+  bool os_amx = false;  // XTILECFG and XTILEDATA enabled in XCR0 (use still needs amx_int8_usable())
 };
 
 // Reads CPUID and XGETBV. Cheap, but callers normally use active_kernel_path().
@@ -47,6 +49,19 @@ const char* kernel_path_name();  // of active_kernel_path(), for `ridge bench`
 
 // Every path this machine supports, scalar first (tests run each).
 std::vector<KernelPath> supported_kernel_paths();
+
+// Whether the AVX-512 path may hand many-token packed Q4_0 / Q8_0 matmuls
+// (prefill) to the Intel AMX kernel (repack_matmul_amx.cpp, the same bits):
+// the active path is AVX-512, the CPU has AMX-TILE and AMX-INT8, the OS
+// enables their state, RIDGE_AMX is not "0", and the kernel granted this
+// process the tile data state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once,
+// here). Constant after the first call.
+bool amx_int8_usable();
+
+// Whether matmuls use the AMX kernel now: amx_int8_usable() and not switched
+// off with allow_amx_int8(false) (tests compare both kernels in one process).
+bool amx_int8_active();
+void allow_amx_int8(bool allowed);
 
 // Which prefetch instruction the decode kernels ask for the lines of their
 // weight stream with, a few KiB ahead (kernels/prefetch.h says why and what

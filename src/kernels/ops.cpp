@@ -128,6 +128,11 @@ struct Piece {
   }
 };
 
+// From how many tokens a packed Q4_0 / Q8_0 matmul goes to the AMX kernel
+// where it may (amx_int8_active): below, its 16-token tiles would be mostly
+// padding.
+constexpr int64_t kAmxMinTokens = 16;
+
 // The GEMM over packed weights: activations quantized per block of 32 as on the
 // other SIMD paths, plus each block's share of the weight offset (Q4_0 levels
 // are stored as 0..15 = value + 8, Q8_0 as value + 128).
@@ -137,6 +142,8 @@ Piece packed_piece(const WeightMatrix& w, const QuantizedActivationBuffer& qx, c
   Piece piece;
   piece.packed = true;
   piece.packed_fn = path == KernelPath::Avx512 ? &isa::packed_matmul_panels_avx512 : &isa::packed_matmul_panels_avx2;
+  if (path == KernelPath::Avx512 && n_tokens >= kAmxMinTokens && amx_int8_active())
+    piece.packed_fn = &isa::packed_matmul_panels_amx;
   auto& task = piece.packed_task;
   task.format = w.type == GgmlType::Q4_0 ? isa::PackedFormat::Q4_0 : isa::PackedFormat::Q8_0;
   task.levels = p.levels;

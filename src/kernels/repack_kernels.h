@@ -68,5 +68,8 @@ uint64_t next_activation_id();
 // AVX2 + FMA + F16C).
 void packed_matmul_panels_avx512(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 void packed_matmul_panels_avx2(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);
+// The same on Intel AMX (repack_matmul_amx.cpp), with the same bits as the
+// AVX-512 one; only where amx_int8_usable() (cpu_features.h).
+void packed_matmul_panels_amx(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 
 }  // namespace ridge::kernels::isa

@@ -85,6 +85,7 @@ TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
     EXPECT_FALSE(j.at("kernel_path").get<std::string>().empty());
     // The decode kernels' request for lines ahead, and the probe's (the fastest it found).
     EXPECT_FALSE(j.at("line_prefetch").get<std::string>().empty());
+    EXPECT_TRUE(j.at("amx").is_boolean());
     const std::string probe_lines = j.at("bandwidth_line_prefetch");
     EXPECT_TRUE(probe_lines == "none" || probe_lines == "prefetchnta" || probe_lines == "prefetcht0" ||
                 probe_lines == "prefetcht1")
@@ -162,6 +163,7 @@ TEST(BenchCommand, ForcedKernelPathIsReported) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].at("test"), "tg2");
   EXPECT_EQ(lines[0].at("kernel_path"), "scalar");
+  EXPECT_EQ(lines[0].at("amx"), false) << "AMX only beside the AVX-512 path";
 }
 
 TEST(BenchCommand, ForcedLinePrefetchIsReported) {

@@ -185,6 +185,39 @@ TEST_P(PackedMatmul, PathsWithPackedKernelsAgreeBitwise) {
   }
 }
 
+// The AMX kernel (prefill, 16 tokens and more, where the CPU has AMX-INT8)
+// forms the same integer sums as the AVX-512 VNNI tiles and the same float
+// operations after them: the same bits, partial token tiles, partial panels,
+// several chunks and odd block counts included; a non-finite activation
+// reaches its token's outputs the same way; nothing past the output is written.
+TEST_P(PackedMatmul, AmxAgreesBitwiseWithAvx512) {
+  const GgmlType type = GetParam();
+  if (!kernels::amx_int8_usable())
+    GTEST_SKIP() << "no AMX-INT8 here (CPU, OS tile state, or RIDGE_AMX=0): the AMX kernel is not run";
+  kernels::ThreadPool pool(3);
+  for (const Shape s : {Shape{37, 5, 16}, Shape{150, 131, 19}, Shape{33, 64, 70}, Shape{17, 1, 100},
+                        Shape{64, 3, 129}, Shape{200, 176, 33}}) {
+    SCOPED_TRACE("rows " + std::to_string(s.rows) + " blocks " + std::to_string(s.blocks) + " tokens " +
+                 std::to_string(s.tokens));
+    const int64_t cols = s.blocks * 32;
+    auto bytes = make_weights(type, s.rows, cols, 500 + static_cast<uint32_t>(s.rows), true);
+    const auto pm = ridge::test::packed_matrix(type, bytes, s.rows, cols);
+    auto x = randn(static_cast<size_t>(s.tokens * cols), 600 + static_cast<uint32_t>(s.tokens));
+    for (size_t i = 0; i < x.size(); i += 41) x[i] *= 30.f;
+    x[static_cast<size_t>((s.tokens / 2) * cols)] = std::numeric_limits<float>::infinity();
+    const size_t n_out = static_cast<size_t>(s.tokens * s.rows);
+    std::vector<float> amx(n_out + kGuard, -7.f), vnni(n_out + kGuard, -7.f);
+    kernels::matmul(pm.W, x.data(), s.tokens, amx.data(), pool, KernelPath::Avx512);
+    kernels::allow_amx_int8(false);
+    kernels::matmul(pm.W, x.data(), s.tokens, vnni.data(), pool, KernelPath::Avx512);
+    kernels::allow_amx_int8(true);
+    ASSERT_EQ(std::memcmp(amx.data(), vnni.data(), amx.size() * sizeof(float)), 0) << "AMX and AVX-512 differ";
+    for (int64_t i = 0; i < kGuard; ++i) ASSERT_EQ(amx[n_out + static_cast<size_t>(i)], -7.f) << "written past the output";
+    const size_t nan_row = static_cast<size_t>((s.tokens / 2) * s.rows);
+    EXPECT_FALSE(std::isfinite(amx[nan_row])) << "the infinite activation's token";
+  }
+}
+
 TEST_P(PackedMatmul, NonFiniteActivationsReachTheOutput) {
   const GgmlType type = GetParam();
   const int64_t cols = 64, rows = 19;
