@@ -38,6 +38,10 @@ constexpr int64_t kPanel = 16;
 // tiles (1.2 MiB at most) still fits in L2 (1.0-1.1x the speed of 64; the
 // machine's noise was as large).
 constexpr int64_t kTokenChunk = 512;
+// The packed activations' tag for packed_activation_scratch (the AVX-512 /
+// AVX2 kernels use 1..4, the K-quant ones 16..19).
+constexpr int kAmxLayoutTag = 32;
+
 // Bytes per (token tile, block) of the packed activations (activation_tiles).
 constexpr int64_t kTileBytes = 512 + 64;
 // Tile numbers must be literals in GCC's AMX intrinsics (they are pasted
@@ -143,7 +147,7 @@ const uint8_t* activation_tiles(const PackedMatmulTask& task) {
   const int64_t nb = task.blocks, cols = nb * 32, n_tiles = (task.n_tokens + 15) / 16;
   uint8_t* tiles = nullptr;
   if (packed_activation_scratch(static_cast<size_t>(n_tiles * nb * kTileBytes), task.x_id,
-                                16 + static_cast<int>(task.format), &tiles))
+                                kAmxLayoutTag + static_cast<int>(task.format), &tiles))
     return tiles;
   for (int64_t k = 0; k < n_tiles; ++k)
     for (int r = 0; r < 16; ++r) {
