@@ -420,7 +420,7 @@ int cmd_bench(int argc, char** argv) {
                 static_cast<double>(stats.weight_bytes_per_pass) / 1048576.0,
                 static_cast<double>(stats.file_bytes) / 1048576.0);
     std::printf("kernels: %s%s (lines ahead: %s)   threads: %d   repetitions: %lld (median after a warm-up)\n",
-                kernel_path, kernels::amx_int8_active() ? " + AMX-INT8 for 16+ tokens" : "", line_prefetch, threads,
+                kernel_path, kernels::amx_int8_active() ? " + AMX-INT8 for 32+ tokens" : "", line_prefetch, threads,
                 static_cast<long long>(reps));
     std::printf("load: %.0f ms (map, validate, bind and repack the weights)\n", load_ms);
     std::printf("rooflines: streaming read %.2f GB/s best, %.2f lowest of the passes around and within the runs (%lld "

@@ -185,7 +185,7 @@ TEST_P(PackedMatmul, PathsWithPackedKernelsAgreeBitwise) {
   }
 }
 
-// The AMX kernel (prefill, 16 tokens and more, where the CPU has AMX-INT8)
+// The AMX kernel (prefill, 32 tokens and more, where the CPU has AMX-INT8)
 // forms the same integer sums as the AVX-512 VNNI tiles and the same float
 // operations after them: the same bits, partial token tiles, partial panels,
 // several chunks and odd block counts included; a non-finite activation
@@ -195,8 +195,8 @@ TEST_P(PackedMatmul, AmxAgreesBitwiseWithAvx512) {
   if (!kernels::amx_int8_usable())
     GTEST_SKIP() << "no AMX-INT8 here (CPU, OS tile state, or RIDGE_AMX=0): the AMX kernel is not run";
   kernels::ThreadPool pool(3);
-  for (const Shape s : {Shape{37, 5, 16}, Shape{150, 131, 19}, Shape{33, 64, 70}, Shape{17, 1, 100},
-                        Shape{64, 3, 129}, Shape{200, 176, 33}}) {
+  for (const Shape s : {Shape{37, 5, 32}, Shape{150, 131, 35}, Shape{33, 64, 70}, Shape{17, 1, 100},
+                        Shape{64, 3, 129}, Shape{200, 176, 47}}) {
     SCOPED_TRACE("rows " + std::to_string(s.rows) + " blocks " + std::to_string(s.blocks) + " tokens " +
                  std::to_string(s.tokens));
     const int64_t cols = s.blocks * 32;
