@@ -62,10 +62,13 @@ void store_tile(const PackedKQuantMatmulTask& task, int64_t panel, const __m512 
 
 // The end of a sub-block: folds each token's C partial sums into one and adds
 // it, times the 16 rows' sub-block scales `sc`, to the token's S.
-template <int T, int C>
+// kShift: the partial sums are 16 times the sub-block's (Q4_K's high
+// nibbles used in place, see q4k_sub_block) and are divided back, exactly.
+template <int T, int C, int kShift = 0>
 RIDGE_INLINE void add_scaled(__m512i (&dot)[C][T], __m512i sc, __m512i (&S)[T]) {
   RIDGE_UNROLL for (int t = 0; t < T; ++t) {
     RIDGE_UNROLL for (int c = 1; c < C; ++c) dot[0][t] = _mm512_add_epi32(dot[0][t], dot[c][t]);
+    if constexpr (kShift != 0) dot[0][t] = _mm512_srai_epi32(dot[0][t], kShift);
     S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(dot[0][t], sc));
   }
 }
@@ -73,20 +76,26 @@ RIDGE_INLINE void add_scaled(__m512i (&dot)[C][T], __m512i sc, __m512i (&S)[T]) 
 // One Q4_K sub-block of 32 columns (nibble vectors `nib`, the low nibbles for
 // kHigh false): S[t] += scale * sum over the sub-block of u * q, for every
 // token of the tile.
+// With 1-2 tokens (decode) the high nibbles are used in place, as 16 x level
+// (at most 240, still an unsigned byte), and the sums shifted right by 4
+// afterwards (every term is a multiple of 16): one AND per vector instead of
+// a shift and an AND, the same integers (the Q4_0 tile's trick).
 template <int T, bool kHigh>
 RIDGE_INLINE void q4k_sub_block(const uint8_t* nib, const uint8_t* scales, int g0, const uint8_t* xp, __m512i (&S)[T]) {
   constexpr int C = chains<T>();
-  const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
+  constexpr bool kInPlace = kHigh && T <= 2;
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>(kInPlace ? 0xf0 : 0x0f));
   __m512i dot[C][T];
   RIDGE_UNROLL for (int c = 0; c < C; ++c)
     RIDGE_UNROLL for (int t = 0; t < T; ++t) dot[c][t] = _mm512_setzero_si512();
   RIDGE_UNROLL for (int v = 0; v < 8; ++v) {
     const __m512i packed = _mm512_load_si512(nib + 64 * v);
-    const __m512i u = _mm512_and_si512(kHigh ? _mm512_srli_epi16(packed, 4) : packed, low_nibbles);
+    const __m512i u = _mm512_and_si512(kHigh && !kInPlace ? _mm512_srli_epi16(packed, 4) : packed, mask);
     RIDGE_UNROLL for (int t = 0; t < T; ++t)
       dot[v % C][t] = _mm512_dpbusd_epi32(dot[v % C][t], u, bcast_i32(xp + ((g0 + v) * T + t) * 4));
   }
-  add_scaled<T, C>(dot, _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scales))), S);
+  add_scaled<T, C, kInPlace ? 4 : 0>(dot, _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scales))),
+                                      S);
 }
 
 template <int T>
@@ -101,11 +110,11 @@ void tile_q4k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
   for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
     const uint8_t* blk = rec + s * kBytes;
     prefetch_pages_ahead(blk, kBytes);
-    if constexpr (T == 1) prefetch_lines(blk, kBytes);  // decode (prefetch.h)
     __m512i S[T];
     RIDGE_UNROLL for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
     // Pair p: sub-block 2p in the low nibbles (groups 16p..), 2p + 1 in the high ones (16p + 8..).
     for (int p = 0; p < 4; ++p) {
+      if constexpr (T == 1) prefetch_lines_part(blk, kBytes, p, 4);  // decode, a quarter at a time (prefetch.h)
       q4k_sub_block<T, false>(blk + 320 + 512 * p, blk + 64 + 16 * (2 * p), 16 * p, xp, S);
       q4k_sub_block<T, true>(blk + 320 + 512 * p, blk + 64 + 16 * (2 * p + 1), 16 * p + 8, xp, S);
     }
@@ -169,11 +178,11 @@ void tile_q6k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
   for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
     const uint8_t* blk = rec + s * kBytes;
     prefetch_pages_ahead(blk, kBytes);
-    if constexpr (T == 1) prefetch_lines(blk, kBytes);  // decode (prefetch.h)
     __m512i S[T];
     RIDGE_UNROLL for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
     // Pair p covers columns 64p..64p+63: sub-blocks 4p + 2 * half + q.
     for (int p = 0; p < 4; ++p) {
+      if constexpr (T == 1) prefetch_lines_part(blk, kBytes, p, 4);  // decode, a quarter at a time (prefetch.h)
       const uint8_t* pair = blk + 320 + 768 * p;
       q6k_sub_block<T, 0, 0>(pair, blk + 64, 4 * p, 16 * p, xp, S);
       q6k_sub_block<T, 0, 1>(pair, blk + 64, 4 * p + 1, 16 * p, xp, S);
