@@ -98,9 +98,9 @@ static inline void prefetch_lines(const uint8_t* p, int64_t bytes) { prefetch_li
 // Intel Xeon, the 37 requests for a whole Q4_K record (2368 bytes) at once
 // stalled the tile on the instruction after them (half its samples; every
 // line fill buffer taken), while the Q4_0 tile's 9 per 576-byte pair did not.
-static inline void prefetch_lines_part(const uint8_t* p, int64_t bytes, int part, int parts) {
+static inline void prefetch_lines_part(const uint8_t* p, int64_t bytes, int part, int parts, int hint = g_lines_hint) {
   const int64_t lines = (bytes + 63) / 64, first = part * lines / parts, last = (part + 1) * lines / parts;
-  prefetch_lines(p + 64 * first, 64 * (last - first));
+  prefetch_lines(p + 64 * first, 64 * (last - first), hint);
 }
 
 }  // namespace ridge::kernels::isa

@@ -48,12 +48,13 @@ void tile_q4k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
     for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
       const uint8_t* blk = rec + s * kBytes;
       prefetch_pages_ahead(blk, kBytes);
-      if constexpr (T == 1) prefetch_lines(blk, kBytes);  // decode (prefetch.h)
       __m256i S[H][T];
       for (int h = 0; h < H; ++h)
         for (int t = 0; t < T; ++t) S[h][t] = _mm256_setzero_si256();
       // Pair p: sub-block 2p in the low nibbles (groups 16p..), 2p + 1 in the high ones (16p + 8..).
       for (int j = 0; j < 8; ++j) {
+        if constexpr (T == 1)  // decode, an eighth of the record at a time (prefetch.h)
+          prefetch_lines_part(blk, kBytes, j, 8);
         const int p = j / 2, g0 = 16 * p + 8 * (j % 2);
         const bool high = j % 2 != 0;
         __m256i sum16[H][T];
@@ -114,11 +115,11 @@ void tile_q6k(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* 
     for (int64_t s = 0; s < nsb; ++s, xp += kStride) {
       const uint8_t* blk = rec + s * kBytes;
       prefetch_pages_ahead(blk, kBytes);
-      if constexpr (T == 1) prefetch_lines(blk, kBytes);  // decode (prefetch.h)
       __m256i S[H][T];
       for (int h = 0; h < H; ++h)
         for (int t = 0; t < T; ++t) S[h][t] = _mm256_setzero_si256();
       for (int p = 0; p < 4; ++p) {
+        if constexpr (T == 1) prefetch_lines_part(blk, kBytes, p, 4);  // decode, a quarter at a time (prefetch.h)
         const uint8_t* pair = blk + 320 + 768 * p;
         for (int k = 0; k < 4; ++k) {
           const int half_nib = k / 2, q = k % 2, f = 2 * q + half_nib, j = 4 * p + k;
