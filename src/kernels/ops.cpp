@@ -174,6 +174,8 @@ Piece packed_kquant_piece(const WeightMatrix& w, const QuantizedActivationBuffer
   piece.packed_kquant = true;
   piece.kquant_fn =
       path == KernelPath::Avx512 ? &isa::packed_kquant_matmul_panels_avx512 : &isa::packed_kquant_matmul_panels_avx2;
+  if (path == KernelPath::Avx512 && w.type == GgmlType::Q4_K && n_tokens >= kAmxMinTokens && amx_int8_active())
+    piece.kquant_fn = &isa::packed_kquant_matmul_panels_amx;
   auto& task = piece.kquant_task;
   task.format = w.type == GgmlType::Q4_K ? isa::PackedKQuantFormat::Q4_K : isa::PackedKQuantFormat::Q6_K;
   task.data = p.levels;

@@ -35,6 +35,9 @@ struct PackedKQuantMatmulTask {
 void packed_kquant_matmul_panels_avx512(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 // AVX2 + FMA + F16C.
 void packed_kquant_matmul_panels_avx2(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end);
+// Intel AMX for Q4_K (repack_matmul_amx.cpp), the same bits as the AVX-512
+// kernel (which it hands Q6_K to); only where amx_int8_usable() (cpu_features.h).
+void packed_kquant_matmul_panels_amx(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end);
 
 
 }  // namespace ridge::kernels::isa

@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "kernels/repack_kernels.h"
+#include "kernels/repack_kquant_kernels.h"
 
 namespace ridge::kernels::isa {
 
@@ -222,12 +223,157 @@ void run(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
   _tile_release();
 }
 
+
+// ---- Q4_K (repack_kquant.h): the AVX-512 tile's integer sums and float
+// operations (repack_kquant_matmul_avx512.cpp, tile_q4k), the sub-block dot
+// products from TDPBSUD (signed activations x the unsigned 0..15 levels).
+
+// The activations per (16-token tile k, super-block s), at (k * nsb + s) *
+// kQ4kTileBytes: the 8 sub-blocks' A tiles (512 bytes each), the 16 tokens'
+// scales (float), then for each token its 4 pairs of sums of 32 levels
+// (int16 pairs, as the AVX-512 tile broadcasts them); tokens past the last:
+// zero.
+constexpr int64_t kQ4kTileBytes = 8 * 512 + 64 + 256;
+
+const uint8_t* q4k_activation_tiles(const PackedKQuantMatmulTask& task) {
+  const int64_t nsb = task.super_blocks, cols = nsb * 256, n_tiles = (task.n_tokens + 15) / 16;
+  uint8_t* tiles = nullptr;
+  if (packed_activation_scratch(static_cast<size_t>(n_tiles * nsb * kQ4kTileBytes), task.x_id, kAmxLayoutTag + 2,
+                                &tiles))
+    return tiles;
+  std::memset(tiles, 0, static_cast<size_t>(n_tiles * nsb * kQ4kTileBytes));
+  for (int64_t tok = 0; tok < task.n_tokens; ++tok) {
+    const int64_t k = tok / 16, r = tok % 16;
+    const int8_t* row = task.xq + tok * cols;
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* out = tiles + (k * nsb + sb) * kQ4kTileBytes;
+      for (int j = 0; j < 8; ++j) std::memcpy(out + 512 * j + 32 * r, row + 256 * sb + 32 * j, 32);
+      std::memcpy(out + 4096 + 4 * r, task.xd + tok * nsb + sb, 4);
+      std::memcpy(out + 4096 + 64 + 16 * r, task.bsum32 + (tok * nsb + sb) * 8, 16);
+    }
+  }
+  return tiles;
+}
+
+// Sub-block g of the panel's row (super-block g / 8, sub-block g % 8) for
+// one token tile: its product in C tile g % 4, the previous one's tile
+// stored, the one before that added to S (times the 16 rows' sub-block
+// scales), and after a super-block's last sub-block its float update, as
+// token_tile does, but across super-blocks: the pipeline runs the whole row.
+#define RIDGE_AMX_Q4K_STEP(k, ta, tb, cp)                                                 \
+  do {                                                                                    \
+    const int64_t g = gb + (k);                                                           \
+    if (g < n_sub) {                                                                      \
+      _tile_zero(k);                                                                      \
+      _tile_loadd(ta, a + ((g / 8) * kQ4kTileBytes + 512 * (g % 8)), 32);                 \
+      _tile_loadd(tb, wide + 512 * g, 64);                                                \
+      _tile_dpbsud(k, ta, tb);                                                            \
+    }                                                                                     \
+    if (g >= 1 && g - 1 < n_sub) _tile_stored(cp, sums[cp], 64);                          \
+    if (g >= 2 && g - 2 < n_sub) sub_block_done(sums[((k) + 2) % 4], g - 2);              \
+  } while (false)
+
+// Tokens [tile0 * 16, tile0 * 16 + n_tiles * 16) of one panel, whose
+// sub-blocks `wide` holds as B tiles.
+void q4k_panel(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* tiles, const int8_t* wide,
+               int64_t tile0, int64_t n_tiles) {
+  constexpr int64_t kBytes = 2368;  // Format<Q4_K>::kBlockBytes (repack_kquant.h)
+  const int64_t nsb = task.super_blocks, n_sub = 8 * nsb;
+  const uint8_t* rec = task.data + panel * nsb * kBytes;
+  const int64_t row0 = panel * kPanel, left = task.rows - row0;
+  const __mmask16 keep = left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+  alignas(64) int32_t sums[4][16 * 16];
+  alignas(64) float acc[16 * 16];
+  for (int64_t kt = 0; kt < n_tiles; ++kt) {
+    const uint8_t* a = tiles + (tile0 + kt) * nsb * kQ4kTileBytes;
+    __m512i S[16];
+#pragma GCC unroll 16
+    for (int t = 0; t < 16; ++t) S[t] = _mm512_setzero_si512();
+#pragma GCC unroll 16
+    for (int t = 0; t < 16; ++t) _mm512_store_ps(acc + 16 * t, _mm512_setzero_ps());
+    auto sub_block_done = [&](const int32_t* c, int64_t gg) __attribute__((always_inline)) {
+      const uint8_t* blk = rec + (gg / 8) * kBytes;
+      const __m512i sc =
+          _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(blk + 64 + 16 * (gg % 8))));
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; ++t) S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(_mm512_load_si512(c + 16 * t), sc));
+      if (gg % 8 != 7) return;
+      // The super-block's float update (tile_q4k's), then S starts again.
+      __m512i mins[4];
+      for (int k = 0; k < 4; ++k)
+        mins[k] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 192 + 32 * k)));
+      const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk)));
+      const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 32)));
+      const uint8_t* ab = a + (gg / 8) * kQ4kTileBytes;
+      const float* dxs = reinterpret_cast<const float*>(ab + 4096);
+      const uint8_t* pairs = ab + 4096 + 64;
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; ++t) {
+        __m512i M = _mm512_setzero_si512();
+        for (int k = 0; k < 4; ++k) {
+          int32_t pair;
+          std::memcpy(&pair, pairs + 16 * t + 4 * k, 4);
+          M = _mm512_dpwssd_epi32(M, mins[k], _mm512_set1_epi32(pair));
+        }
+        const __m512 dx = _mm512_set1_ps(dxs[t]);
+        __m512 at = _mm512_load_ps(acc + 16 * t);
+        at = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, dx), at);
+        at = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(dmin, dx), at);
+        _mm512_store_ps(acc + 16 * t, at);
+        S[t] = _mm512_setzero_si512();
+      }
+    };
+    for (int64_t gb = 0; gb < n_sub + 2; gb += 4) {
+      RIDGE_AMX_Q4K_STEP(0, 4, 6, 3);
+      RIDGE_AMX_Q4K_STEP(1, 5, 7, 0);
+      RIDGE_AMX_Q4K_STEP(2, 4, 6, 1);
+      RIDGE_AMX_Q4K_STEP(3, 5, 7, 2);
+    }
+    const int64_t t0 = (tile0 + kt) * 16, nt = task.n_tokens - t0 < 16 ? task.n_tokens - t0 : 16;
+    for (int64_t t = 0; t < nt; ++t)
+      _mm512_mask_storeu_ps(task.y + (t0 + t) * task.rows + row0, keep, _mm512_load_ps(acc + 16 * t));
+  }
+}
+#undef RIDGE_AMX_Q4K_STEP
+
 }  // namespace
 
 void packed_matmul_panels_amx(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
   if (task.chunk_blocks > 64) return packed_matmul_panels_avx512(task, panel_begin, panel_end);  // run's buffers
   if (task.format == PackedFormat::Q8_0) run<true>(task, panel_begin, panel_end);
   else run<false>(task, panel_begin, panel_end);
+}
+
+void packed_kquant_matmul_panels_amx(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
+  if (task.format != PackedKQuantFormat::Q4_K) return packed_kquant_matmul_panels_avx512(task, panel_begin, panel_end);
+  static const TileConfig config = make_config();
+  _tile_loadconfig(&config);
+  const uint8_t* tiles = q4k_activation_tiles(task);
+  // Per panel: its whole row widened once into B tiles (4 KiB per
+  // super-block, per thread), then every token tile against it.
+  constexpr int64_t kBytes = 2368;
+  const int64_t nsb = task.super_blocks, n_tiles = (task.n_tokens + 15) / 16;
+  static thread_local int8_t* wide = nullptr;
+  static thread_local int64_t wide_sb = 0;
+  if (wide_sb < nsb) {
+    _mm_free(wide);
+    wide = static_cast<int8_t*>(_mm_malloc(static_cast<size_t>(nsb) * 8 * 512, 64));
+    wide_sb = nsb;
+  }
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  for (int64_t p = panel_begin; p < panel_end; ++p) {
+    const uint8_t* rec = task.data + p * nsb * kBytes;
+    for (int64_t sb = 0; sb < nsb; ++sb)
+      for (int q = 0; q < 4; ++q)  // pair q: sub-block 2q in the low nibbles, 2q + 1 in the high ones
+        for (int v = 0; v < 8; ++v) {
+          const __m512i packed = _mm512_load_si512(rec + sb * kBytes + 320 + 512 * q + 64 * v);
+          int8_t* w = wide + (8 * sb + 2 * q) * 512 + 64 * v;
+          _mm512_store_si512(w, _mm512_and_si512(packed, low));
+          _mm512_store_si512(w + 512, _mm512_and_si512(_mm512_srli_epi16(packed, 4), low));
+        }
+    q4k_panel(task, p, tiles, wide, 0, n_tiles);
+  }
+  _tile_release();
 }
 
 }  // namespace ridge::kernels::isa

@@ -234,6 +234,34 @@ TEST_P(PackedKQuant, PathsWithPackedKernelsAgreeBitwise) {
   }
 }
 
+// The AMX kernel (Q4_K, 32 tokens and more, where the CPU has AMX-INT8; Q6_K
+// stays on the AVX-512 kernel) forms the same integer sums and float
+// operations as the AVX-512 tile: the same bits, partial token tiles, partial
+// panels and more than 512 tokens (two passes over a panel) included.
+TEST_P(PackedKQuant, AmxAgreesBitwiseWithAvx512) {
+  const GgmlType type = GetParam();
+  if (!kernels::amx_int8_usable())
+    GTEST_SKIP() << "no AMX-INT8 here (CPU, OS tile state, or RIDGE_AMX=0): the AMX kernel is not run";
+  kernels::ThreadPool pool(3);
+  for (const Shape s : {Shape{37, 2, 32}, Shape{16, 1, 47}, Shape{45, 3, 100}, Shape{20, 1, 530}}) {
+    SCOPED_TRACE("rows " + std::to_string(s.rows) + " super-blocks " + std::to_string(s.super_blocks) + " tokens " +
+                 std::to_string(s.tokens));
+    const int64_t cols = s.super_blocks * 256;
+    auto bytes = make_weights(type, s.rows, cols, 700 + static_cast<uint32_t>(s.rows), true);
+    const auto pm = ridge::test::packed_matrix(type, bytes, s.rows, cols);
+    auto x = randn(static_cast<size_t>(s.tokens * cols), 800 + static_cast<uint32_t>(s.tokens));
+    for (size_t i = 0; i < x.size(); i += 37) x[i] *= 20.f;
+    const size_t n_out = static_cast<size_t>(s.tokens * s.rows);
+    std::vector<float> amx(n_out + kGuard, -7.f), avx512(n_out + kGuard, -7.f);
+    kernels::matmul(pm.W, x.data(), s.tokens, amx.data(), pool, KernelPath::Avx512);
+    kernels::allow_amx_int8(false);
+    kernels::matmul(pm.W, x.data(), s.tokens, avx512.data(), pool, KernelPath::Avx512);
+    kernels::allow_amx_int8(true);
+    ASSERT_EQ(std::memcmp(amx.data(), avx512.data(), amx.size() * sizeof(float)), 0) << "AMX and AVX-512 differ";
+    for (int64_t i = 0; i < kGuard; ++i) ASSERT_EQ(amx[n_out + static_cast<size_t>(i)], -7.f) << "written past the output";
+  }
+}
+
 TEST_P(PackedKQuant, NonFiniteActivationsReachTheOutput) {
   const GgmlType type = GetParam();
   const int64_t cols = 512, rows = 19;
