@@ -213,6 +213,14 @@ namespace isa {
 // kernel could run).
 int g_lines_hint = static_cast<int>(active_line_prefetch().stream);
 int g_lines_hint_light = static_cast<int>(active_line_prefetch().light);
+int g_whole_line_loads = [] {
+  const char* env = std::getenv("RIDGE_LOAD_BYTES");
+  if (env != nullptr && std::strcmp(env, "64") == 0) return 1;
+  if (env != nullptr && std::strcmp(env, "32") == 0) return 0;
+  if (env != nullptr && *env != '\0')
+    std::fprintf(stderr, "ridge: RIDGE_LOAD_BYTES=%s is not 32 or 64; using this CPU's default\n", env);
+  return detect_cpu_features().vendor == CpuVendor::Intel ? 1 : 0;
+}();
 static_assert(static_cast<int>(LinePrefetch::None) == kLinesNone && static_cast<int>(LinePrefetch::Nta) == kLinesNta &&
               static_cast<int>(LinePrefetch::T0) == kLinesT0 && static_cast<int>(LinePrefetch::T1) == kLinesT1);
 }  // namespace isa

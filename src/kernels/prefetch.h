@@ -52,6 +52,12 @@ constexpr int kLinesNone = 0, kLinesNta = 1, kLinesT0 = 2, kLinesT1 = 3;
 extern int g_lines_hint;
 extern int g_lines_hint_light;
 
+// Whether the AVX-512 packed tiles load a 64-byte line of weights at once (1)
+// or as two 32-byte halves (0; faster on Zen 5): see load_line in
+// repack_avx512_helpers.h. Set once from the CPU's vendor, or
+// RIDGE_LOAD_BYTES=32|64 (cpu_features.cpp).
+extern int g_whole_line_loads;
+
 // Asks for every line of [p, p + bytes) moved kLinesAhead bytes on, with
 // `hint`.
 //

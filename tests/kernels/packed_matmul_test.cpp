@@ -28,6 +28,7 @@
 #include "kernels/activation_quant.h"
 #include "kernels/cpu_features.h"
 #include "kernels/ops.h"
+#include "kernels/prefetch.h"
 #include "kernels/repack.h"
 #include "kernels/thread_pool.h"
 #include "tensor/quant.h"
@@ -215,6 +216,29 @@ TEST_P(PackedMatmul, AmxAgreesBitwiseWithAvx512) {
     for (int64_t i = 0; i < kGuard; ++i) ASSERT_EQ(amx[n_out + static_cast<size_t>(i)], -7.f) << "written past the output";
     const size_t nan_row = static_cast<size_t>((s.tokens / 2) * s.rows);
     EXPECT_FALSE(std::isfinite(amx[nan_row])) << "the infinite activation's token";
+  }
+}
+
+// The AVX-512 tiles load a line of weights whole or in two halves by CPU
+// vendor (g_whole_line_loads, prefetch.h): the same bits either way.
+TEST_P(PackedMatmul, LineLoadWidthKeepsTheBits) {
+  const GgmlType type = GetParam();
+  if (!kernels::kernel_path_supported(KernelPath::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  kernels::ThreadPool pool(2);
+  const int saved = kernels::isa::g_whole_line_loads;
+  for (const Shape s : {Shape{37, 5, 1}, Shape{50, 70, 3}, Shape{21, 4, 9}}) {
+    const int64_t cols = s.blocks * 32;
+    auto bytes = make_weights(type, s.rows, cols, 900 + static_cast<uint32_t>(s.rows), true);
+    const auto pm = ridge::test::packed_matrix(type, bytes, s.rows, cols);
+    auto x = randn(static_cast<size_t>(s.tokens * cols), 1000 + static_cast<uint32_t>(s.tokens));
+    std::vector<float> halves(static_cast<size_t>(s.tokens * s.rows)), whole(halves.size());
+    kernels::isa::g_whole_line_loads = 0;
+    kernels::matmul(pm.W, x.data(), s.tokens, halves.data(), pool, KernelPath::Avx512);
+    kernels::isa::g_whole_line_loads = 1;
+    kernels::matmul(pm.W, x.data(), s.tokens, whole.data(), pool, KernelPath::Avx512);
+    kernels::isa::g_whole_line_loads = saved;
+    EXPECT_EQ(std::memcmp(halves.data(), whole.data(), halves.size() * sizeof(float)), 0)
+        << "rows " << s.rows << " blocks " << s.blocks << " tokens " << s.tokens;
   }
 }
 
