@@ -40,8 +40,8 @@ constexpr const char* kBenchHelp =
     "Each is the median of REPS runs after a warm-up. Rooflines: streaming-read\n"
     "bandwidth (a buffer much larger than the cache, read by as many threads,\n"
     "each 4 KiB page touched a few pages ahead and each line asked for a few KiB\n"
-    "ahead as the matmul kernels do, with the fastest prefetch instruction of\n"
-    "none, prefetchnta, prefetcht0, prefetcht1 on this machine),\n"
+    "ahead as the matmul kernels do, with the fastest loads (32 or 64 bytes) and\n"
+    "prefetch instruction (none, prefetchnta, prefetcht0, prefetcht1) on this machine),\n"
     "measured in the same stretch of time as each run: one timed pass over the\n"
     "buffer (after an untimed one) just before the run, one after every 8 decode\n"
     "steps (not counted as the run's time) and one just after it; FP32 FMA peak\n"
@@ -396,6 +396,7 @@ int cmd_bench(int argc, char** argv) {
             {"bandwidth_gb_s", bw_gbs},
             {"bandwidth_buffer_bytes", bw.buffer_bytes},
             {"bandwidth_line_prefetch", kernels::line_prefetch_name(bw.line_prefetch)},
+            {"bandwidth_load_bytes", bw.load_bytes},
             {"fma_peak_gflops", peak_gflops},
             {"fma_isa", peak.isa},
             {"gflops_effective", gflops(r)},
@@ -424,8 +425,8 @@ int cmd_bench(int argc, char** argv) {
                 static_cast<long long>(reps));
     std::printf("load: %.0f ms (map, validate, bind and repack the weights)\n", load_ms);
     std::printf("rooflines: streaming read %.2f GB/s best, %.2f lowest of the passes around and within the runs (%lld "
-                "MiB, %d threads, lines ahead: %s); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n",
-                bw_gbs, bw_low / 1e9, static_cast<long long>(bw.buffer_bytes >> 20), threads,
+                "MiB, %d threads, %d-byte loads, lines ahead: %s); FP32 FMA peak %.1f GFLOP/s (%s, %d threads)\n",
+                bw_gbs, bw_low / 1e9, static_cast<long long>(bw.buffer_bytes >> 20), threads, bw.load_bytes,
                 kernels::line_prefetch_name(bw.line_prefetch), peak_gflops, peak.isa.c_str(), threads);
     std::printf("/ bandwidth: each run's weight reads against the median read rate of the passes around and within "
                 "it (median)\n\n");

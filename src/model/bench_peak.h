@@ -25,5 +25,9 @@ int64_t fma_peak_flops_per_round_avx512();
 // (kernels::isa::prefetch_lines; prefetch.h's kLines* values). Sums the
 // 64-bit words of [begin, end), which must be a multiple of 32 words long.
 uint64_t read_sum_avx2(const uint64_t* begin, const uint64_t* end, int line_hint);
+// The same with 64-byte loads (AVX-512F): on an Intel Xeon the decode tiles
+// stream faster with them, and a probe limited to 32-byte loads read below
+// the decode's own rate there (Q8_0 at 102% of it).
+uint64_t read_sum_avx512(const uint64_t* begin, const uint64_t* end, int line_hint);
 
 }  // namespace ridge::model

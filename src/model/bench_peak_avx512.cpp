@@ -2,6 +2,7 @@
 // enough to cover the FMA latency on two FMA pipes.
 #include <immintrin.h>
 
+#include "kernels/prefetch.h"
 #include "model/bench_peak.h"
 
 namespace ridge::model {
@@ -29,5 +30,21 @@ float fma_peak_loop_avx512(int64_t iterations) {
 }
 
 int64_t fma_peak_flops_per_round_avx512() { return int64_t{kAccumulators} * 16 * 2; }
+
+uint64_t read_sum_avx512(const uint64_t* begin, const uint64_t* end, int line_hint) {
+  __m512i s[4];
+  for (auto& v : s) v = _mm512_setzero_si512();
+  for (const uint64_t* p = begin; p + 32 <= end; p += 32) {
+    // The same requests ahead as read_sum_avx2.
+    kernels::isa::prefetch_pages_ahead(reinterpret_cast<const uint8_t*>(p), 256);
+    kernels::isa::prefetch_lines(reinterpret_cast<const uint8_t*>(p), 256, line_hint);
+    for (int k = 0; k < 4; ++k) s[k] = _mm512_add_epi64(s[k], _mm512_loadu_si512(p + 8 * k));
+  }
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, _mm512_add_epi64(_mm512_add_epi64(s[0], s[1]), _mm512_add_epi64(s[2], s[3])));
+  uint64_t sum = 0;
+  for (uint64_t v : lanes) sum += v;
+  return sum;
+}
 
 }  // namespace ridge::model

@@ -127,22 +127,31 @@ ReadBandwidthProbe::ReadBandwidthProbe(uint64_t buffer_bytes, int threads) : thr
       p[i] = i * 0x9e3779b97f4a7c15ULL;
   });
   if (!wide_loads()) return;  // the plain loop asks for no lines
-  // The fastest request for lines ahead (see the class comment): the best of
-  // two passes with each, after one untimed pass for the first.
+  // The fastest loads and request for lines ahead (see the class comment):
+  // the best of two passes with each, after one untimed pass for the first.
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") != 0;
   double best = 0;
   bool first = true;
   kernels::LinePrefetch chosen = kernels::LinePrefetch::None;
-  for (kernels::LinePrefetch hint : {kernels::LinePrefetch::None, kernels::LinePrefetch::Nta,
-                                     kernels::LinePrefetch::T0, kernels::LinePrefetch::T1}) {
-    line_prefetch_ = hint;
-    const double rate = measure(2, first).bytes_per_s;
-    first = false;
-    if (rate > best) {
-      best = rate;
-      chosen = hint;
+  int chosen_bytes = 32;
+  for (int bytes : {32, 64}) {
+    if (bytes == 64 && !avx512) continue;
+    for (kernels::LinePrefetch hint : {kernels::LinePrefetch::None, kernels::LinePrefetch::Nta,
+                                       kernels::LinePrefetch::T0, kernels::LinePrefetch::T1}) {
+      line_prefetch_ = hint;
+      load_bytes_ = bytes;
+      const double rate = measure(2, first).bytes_per_s;
+      first = false;
+      if (rate > best) {
+        best = rate;
+        chosen = hint;
+        chosen_bytes = bytes;
+      }
     }
   }
   line_prefetch_ = chosen;
+  load_bytes_ = chosen_bytes;
 }
 
 uint64_t ReadBandwidthProbe::read_slice(int t) const {
@@ -155,7 +164,8 @@ uint64_t ReadBandwidthProbe::read_words(uint64_t b, uint64_t e) const {
   uint64_t i = b;
   if (wide_loads()) {  // the fastest loads where the CPU has them (bench_peak.h)
     const uint64_t n = (e - b) / 32 * 32;
-    s0 += read_sum_avx2(p + b, p + b + n, static_cast<int>(line_prefetch_));
+    s0 += load_bytes_ == 64 ? read_sum_avx512(p + b, p + b + n, static_cast<int>(line_prefetch_))
+                            : read_sum_avx2(p + b, p + b + n, static_cast<int>(line_prefetch_));
     i = b + n;
   }
   for (; i + 4 <= e; i += 4) {
@@ -175,6 +185,7 @@ ReadBandwidth ReadBandwidthProbe::result(const std::vector<double>& seconds, int
   r.threads = threads_;
   r.passes = static_cast<int>(seconds.size()) - untimed;
   r.line_prefetch = line_prefetch_;
+  r.load_bytes = load_bytes_;
   r.bytes_per_s = static_cast<double>(r.buffer_bytes) / *std::min_element(seconds.begin() + untimed, seconds.end());
   // Keep the sums observable so the reads cannot be dropped.
   volatile uint64_t keep = 0;

@@ -24,6 +24,7 @@ struct ReadBandwidth {
   // The request for lines ahead that the passes read with
   // (ReadBandwidthProbe): the fastest of them on this machine.
   kernels::LinePrefetch line_prefetch = kernels::LinePrefetch::None;
+  int load_bytes = 8;  // the width of the passes' loads: 8 (plain), 32 (AVX2) or 64 (AVX-512)
 };
 
 // Reads a buffer of `buffer_bytes` (make it much larger than the last-level
@@ -40,13 +41,15 @@ ReadBandwidth measure_read_bandwidth(uint64_t buffer_bytes, int threads, int pas
 // prefetch instruction serves best depends on the CPU (PREFETCHNTA read at
 // 0.42x of the rate of the others on one Intel Xeon, and 2-3% faster than
 // none on Zen 5), so the constructor reads the buffer with each (and with
-// none), twice, and keeps the fastest: the roofline is the best of them, not
-// whichever the kernels use.
+// none), with 32- and (where the CPU has AVX-512) 64-byte loads, twice each,
+// and keeps the fastest: the roofline is the best of them, not whichever the
+// kernels use.
 class ReadBandwidthProbe {
  public:
   // Throws std::invalid_argument like measure_read_bandwidth.
   ReadBandwidthProbe(uint64_t buffer_bytes, int threads);
   kernels::LinePrefetch line_prefetch() const { return line_prefetch_; }
+  int load_bytes() const { return load_bytes_; }
   // The best of `passes` timed passes, after an untimed one when `warm_first`
   // (pages left idle may have been reclaimed, or lost their TLB entries, and
   // would be faulted back in on the first read).
@@ -68,6 +71,7 @@ class ReadBandwidthProbe {
   uint64_t words_ = 0;
   int threads_ = 0;
   kernels::LinePrefetch line_prefetch_ = kernels::LinePrefetch::None;
+  int load_bytes_ = 8;
 };
 
 struct FmaPeak {

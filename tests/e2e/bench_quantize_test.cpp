@@ -86,6 +86,8 @@ TEST(BenchCommand, JsonLinesCarryTheRequiredFields) {
     // The decode kernels' request for lines ahead, and the probe's (the fastest it found).
     EXPECT_FALSE(j.at("line_prefetch").get<std::string>().empty());
     EXPECT_TRUE(j.at("amx").is_boolean());
+    const int load_bytes = j.at("bandwidth_load_bytes");
+    EXPECT_TRUE(load_bytes == 8 || load_bytes == 32 || load_bytes == 64) << load_bytes;
     const std::string probe_lines = j.at("bandwidth_line_prefetch");
     EXPECT_TRUE(probe_lines == "none" || probe_lines == "prefetchnta" || probe_lines == "prefetcht0" ||
                 probe_lines == "prefetcht1")

@@ -26,8 +26,13 @@ TEST(Roofline, Avx2ReadSumEqualsThePlainSum) {
     uint64_t expect = 0;
     for (size_t i = 1; i <= words; ++i) expect += buf[i];
     // Every request for lines ahead (the probe tries each), none included.
-    for (int hint = 0; hint <= 3; ++hint)
+    for (int hint = 0; hint <= 3; ++hint) {
       EXPECT_EQ(read_sum_avx2(buf.data() + 1, buf.data() + 1 + words, hint), expect) << words << " words, hint " << hint;
+      if (__builtin_cpu_supports("avx512f")) {
+        EXPECT_EQ(read_sum_avx512(buf.data() + 1, buf.data() + 1 + words, hint), expect)
+            << words << " words, hint " << hint << " (64-byte loads)";
+      }
+    }
   }
 }
 
@@ -48,6 +53,8 @@ TEST(Roofline, ProbeMeasuresRepeatedlyOnOneBuffer) {
     EXPECT_EQ(bw.buffer_bytes, uint64_t{8} << 20);
     EXPECT_EQ(bw.threads, 2);
     EXPECT_EQ(bw.line_prefetch, probe.line_prefetch());  // the one the constructor chose
+    EXPECT_EQ(bw.load_bytes, probe.load_bytes());
+    EXPECT_TRUE(bw.load_bytes == 8 || bw.load_bytes == 32 || bw.load_bytes == 64) << bw.load_bytes;
   }
   EXPECT_THROW(probe.measure(0), std::invalid_argument);
   EXPECT_THROW(ReadBandwidthProbe(1000, 2), std::invalid_argument);
