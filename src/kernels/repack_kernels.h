@@ -3,8 +3,8 @@
 // compiled for one instruction set (repack_matmul_avx512.cpp, repack_matmul_avx2.cpp). Like
 // isa_kernels.h, only a plain struct of raw pointers and plain functions cross
 // it, so no inline code compiled with AVX-512 flags can leak into other files
-// (the one helper defined here, packed_chunk_offset, has internal linkage, as
-// has prefetch_pages_ahead in prefetch.h).
+// (the helpers defined here, packed_chunk_offset and for_each_panel_chunk,
+// have internal linkage, as has prefetch_pages_ahead in prefetch.h).
 // Callers check packed_matmul_supported() (repack.h) first.
 #include <cstdint>
 
@@ -49,6 +49,25 @@ static inline int64_t packed_chunk_offset(int64_t panels, int64_t blocks, int64_
   const int64_t b0 = c * chunk_blocks;
   const int64_t chunk_pairs = ((blocks - b0 < chunk_blocks ? blocks - b0 : chunk_blocks) + 1) / 2;
   return (p0 * ((blocks + 1) / 2) + group_panels * (b0 / 2) + (p - p0) * chunk_pairs) * pair_bytes;
+}
+
+// Walks panels [panel_begin, panel_end) of a packed Q4_0 / Q8_0 copy in its
+// layout's order (repack.h): group by group, chunk by chunk, panel by panel,
+// calling fn(panel, chunk index, first block, blocks in the chunk, chunk
+// address) for each (panel, chunk). Internal linkage, as packed_chunk_offset.
+template <class Fn>
+static inline void for_each_panel_chunk(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end,
+                                        int64_t pair_bytes, Fn&& fn) {
+  const int64_t nb = task.blocks, cb = task.chunk_blocks;
+  for (int64_t g0 = panel_begin - panel_begin % kGroupPanels; g0 < panel_end; g0 += kGroupPanels) {
+    const int64_t p_lo = g0 > panel_begin ? g0 : panel_begin;
+    const int64_t p_hi = g0 + kGroupPanels < panel_end ? g0 + kGroupPanels : panel_end;
+    for (int64_t c = 0, b0 = 0; b0 < nb; ++c, b0 += cb) {
+      const int64_t n_blocks = nb - b0 < cb ? nb - b0 : cb;
+      for (int64_t p = p_lo; p < p_hi; ++p)
+        fn(p, c, b0, n_blocks, task.levels + packed_chunk_offset(task.panels, nb, cb, pair_bytes, p, c));
+    }
+  }
 }
 
 // Per calling thread, reused across calls: a buffer of at least `bytes` for a

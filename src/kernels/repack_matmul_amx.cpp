@@ -179,7 +179,7 @@ void run(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
   static const TileConfig config = make_config();
   _tile_loadconfig(&config);
 
-  const int64_t nb = task.blocks, cb = task.chunk_blocks;
+  const int64_t nb = task.blocks;
   const uint8_t* tiles = activation_tiles(task);
   alignas(64) int8_t wide[kMaxChunk * 512];    // a panel's chunk as B tiles
   alignas(64) uint8_t scales[kMaxChunk * 32];  // their row scales (f16), block by block
@@ -189,36 +189,29 @@ void run(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
   for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
     const int64_t n_tok = task.n_tokens - tc < kTokenChunk ? task.n_tokens - tc : kTokenChunk;
     const int n_tiles = static_cast<int>((n_tok + 15) / 16);
-    for (int64_t g0 = panel_begin - panel_begin % kGroupPanels; g0 < panel_end; g0 += kGroupPanels) {
-      const int64_t p_lo = g0 > panel_begin ? g0 : panel_begin;
-      const int64_t p_hi = g0 + kGroupPanels < panel_end ? g0 + kGroupPanels : panel_end;
-      for (int64_t c = 0, b0 = 0; b0 < nb; ++c, b0 += cb) {
-        const int64_t n_blocks = nb - b0 < cb ? nb - b0 : cb;
-        for (int64_t p = p_lo; p < p_hi; ++p) {
-          const uint8_t* chunk = task.levels + packed_chunk_offset(task.panels, nb, cb, kPairBytes, p, c);
-          for (int64_t b = 0; b < n_blocks; ++b) {
-            const uint8_t* pair = chunk + (b / 2) * kPairBytes;
-            widen_block<kQ8>(pair + (b % 2) * kBlockBytes, wide + 512 * b);
-            std::memcpy(scales + 32 * b, pair + 2 * kBlockBytes + (b % 2) * 32, 32);
-          }
-          const int64_t row0 = p * kPanel, left = task.rows - row0;
-          const __mmask16 keep =
-              left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-          for (int k = 0; k < n_tiles; ++k) {
-            const int64_t t0 = 16 * k, nt = n_tok - t0 < 16 ? n_tok - t0 : 16;
-            float* y = task.y + (tc + t0) * task.rows + row0;
-            __m512 acc[16];
-#pragma GCC unroll 16
-            for (int t = 0; t < 16; ++t)
-              acc[t] = c > 0 && t < nt ? _mm512_maskz_loadu_ps(keep, y + t * task.rows) : _mm512_setzero_ps();
-            token_tile(tiles + ((tc / 16 + k) * nb + b0) * kTileBytes, wide, scales, n_blocks, acc);
-#pragma GCC unroll 16
-            for (int t = 0; t < 16; ++t)
-              if (t < nt) _mm512_mask_storeu_ps(y + t * task.rows, keep, acc[t]);
-          }
-        }
+    for_each_panel_chunk(task, panel_begin, panel_end, kPairBytes,
+                         [&](int64_t p, int64_t c, int64_t b0, int64_t n_blocks, const uint8_t* chunk) {
+      for (int64_t b = 0; b < n_blocks; ++b) {
+        const uint8_t* pair = chunk + (b / 2) * kPairBytes;
+        widen_block<kQ8>(pair + (b % 2) * kBlockBytes, wide + 512 * b);
+        std::memcpy(scales + 32 * b, pair + 2 * kBlockBytes + (b % 2) * 32, 32);
       }
-    }
+      const int64_t row0 = p * kPanel, left = task.rows - row0;
+      const __mmask16 keep =
+          left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+      for (int k = 0; k < n_tiles; ++k) {
+        const int64_t t0 = 16 * k, nt = n_tok - t0 < 16 ? n_tok - t0 : 16;
+        float* y = task.y + (tc + t0) * task.rows + row0;
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; ++t)
+          acc[t] = c > 0 && t < nt ? _mm512_maskz_loadu_ps(keep, y + t * task.rows) : _mm512_setzero_ps();
+        token_tile(tiles + ((tc / 16 + k) * nb + b0) * kTileBytes, wide, scales, n_blocks, acc);
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; ++t)
+          if (t < nt) _mm512_mask_storeu_ps(y + t * task.rows, keep, acc[t]);
+      }
+    });
   }
   _tile_release();
 }

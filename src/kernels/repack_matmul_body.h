@@ -84,25 +84,16 @@ void run_panels(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel
       const int nt = static_cast<int>(tc_end - t < kMax ? tc_end - t : kMax);
       pack_tile(task, t, nt, packed_x + tile_stride(1) * nb * (t - tc));
     }
-    // The layout's order (repack.h): group by group, chunk by chunk, panel by
-    // panel. A chunk's float sums go through y between chunks, which keeps
-    // their bits.
-    const int64_t cb = task.chunk_blocks;
-    for (int64_t g0 = panel_begin - panel_begin % kGroupPanels; g0 < panel_end; g0 += kGroupPanels) {
-      const int64_t p_lo = g0 > panel_begin ? g0 : panel_begin;
-      const int64_t p_hi = g0 + kGroupPanels < panel_end ? g0 + kGroupPanels : panel_end;
-      for (int64_t c = 0, b0 = 0; b0 < nb; ++c, b0 += cb) {
-        const int64_t n_blocks = nb - b0 < cb ? nb - b0 : cb;
-        for (int64_t p = p_lo; p < p_hi; ++p) {
-          const uint8_t* chunk = task.levels + packed_chunk_offset(task.panels, nb, cb, kPairBytes, p, c);
-          for (int64_t t = tc; t < tc_end; t += kMax) {
-            const int nt = static_cast<int>(tc_end - t < kMax ? tc_end - t : kMax);
-            const uint8_t* xp = packed_x + tile_stride(1) * nb * (t - tc) + tile_stride(nt) * b0;
-            tile_for_tokens<Tiles, kQ8, kMax>(nt)(task, p, chunk, n_blocks, xp, task.y + t * task.rows, task.rows,
-                                                  c > 0);
-          }
-        }
-      }
-    }
+    // The layout's order (repack.h). A chunk's float sums go through y
+    // between chunks, which keeps their bits.
+    for_each_panel_chunk(task, panel_begin, panel_end, kPairBytes,
+                         [&](int64_t p, int64_t c, int64_t b0, int64_t n_blocks, const uint8_t* chunk) {
+                           for (int64_t t = tc; t < tc_end; t += kMax) {
+                             const int nt = static_cast<int>(tc_end - t < kMax ? tc_end - t : kMax);
+                             const uint8_t* xp = packed_x + tile_stride(1) * nb * (t - tc) + tile_stride(nt) * b0;
+                             tile_for_tokens<Tiles, kQ8, kMax>(nt)(task, p, chunk, n_blocks, xp,
+                                                                   task.y + t * task.rows, task.rows, c > 0);
+                           }
+                         });
   }
 }
