@@ -116,8 +116,8 @@ TileFn tile_for_tokens(int64_t nt) {
 // each group of weight rows (in L1) meets every token of the chunk.
 constexpr int64_t kTokenChunk = 64;
 
-// Whether decode asks for each weight line a few KiB early (prefetch.h): it
-// does for every type on AVX-512 (tg with alternating binaries, TinyLlama
+// Whether decode asks for each weight line a few KiB early (prefetch.h,
+// prefetch_row_steps): it does for every type on AVX-512 (tg with alternating binaries, TinyLlama
 // shape: Q5_0 +81%, Q5_K +54%, F16 +15%) and for the quantized types on AVX2
 // (Q5_0 +76%, Q5_K +29%), but made AVX2 F16 9% slower, so float rows there
 // do without.
@@ -127,7 +127,20 @@ constexpr bool kFloatLineRequests = true;
 constexpr bool kFloatLineRequests = false;
 #endif
 
-template <class Kernel, bool kLineRequests = true>
+// Decode's requests for the lines of a tile's R row streams (prefetch.h),
+// made inside the tile's loop a step at a time: for each row, the lines of
+// [off, off + bytes) moved kLinesAhead on. Asking for a whole group of rows'
+// lines at once before the tile (up to 90 requests) took every line fill
+// buffer on the Intel Xeon and stalled the tile (see prefetch_lines_part).
+template <int R, int T>
+inline void prefetch_row_steps(const MatmulTask& task, const uint8_t* const (&wr)[R], int64_t off, int64_t bytes) {
+  if constexpr (T == 1) {
+    if (task.n_tokens == 1)
+      for (int r = 0; r < R; ++r) prefetch_lines(wr[r] + off, bytes);
+  }
+}
+
+template <class Kernel>
 void run_rows(const MatmulTask& task, int64_t row_begin, int64_t row_end) {
   constexpr int R = Kernel::kRows, T = Kernel::kTokens;
   for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
@@ -136,8 +149,6 @@ void run_rows(const MatmulTask& task, int64_t row_begin, int64_t row_end) {
       const int64_t nr = row_end - r < R ? row_end - r : R;
       // The rows are one stream: touch its pages a few pages early (prefetch.h).
       prefetch_pages_ahead(task.w + static_cast<size_t>(r) * task.row_bytes, nr * static_cast<int64_t>(task.row_bytes));
-      if (kLineRequests && task.n_tokens == 1)  // decode: and each line a few KiB early
-        prefetch_lines(task.w + static_cast<size_t>(r) * task.row_bytes, nr * static_cast<int64_t>(task.row_bytes));
       for (int64_t t = tc; t < tc_end; t += T) {
         const int64_t nt = tc_end - t < T ? tc_end - t : T;
         if (nr == R) {
@@ -231,6 +242,7 @@ struct Blocks32Kernel {
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), min_acc[r][t] = 0.f;
 
     for (int64_t b = 0; b < nb; ++b) {
+      prefetch_row_steps<R, T>(task, wr, b * Decode::kBytes, Decode::kBytes);
       __m256i u[R];
       __m256 dw[R];
       float mw[R];
@@ -306,6 +318,7 @@ struct Blocks32PairKernel {
       for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps(), min_acc[r][t] = 0.f;
 
     for (int64_t b = 0; b < nb; b += 2) {
+      prefetch_row_steps<R, T>(task, wr, b * Decode::kBytes, 2 * Decode::kBytes);
       const bool pair = b + 1 < nb;
       __m512i u[R];
       __m512 dw[R];
@@ -385,6 +398,7 @@ struct Q45KKernel {
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
 
     for (int64_t s = 0; s < nsb; ++s) {
+      prefetch_row_steps<R, T>(task, wr, s * kBlockBytes, kBlockBytes);
       uint8_t sc[R][8], mn[R][8];
       __m256i mins16[R];
       float d[R], dmin[R];
@@ -457,6 +471,7 @@ struct Q6KKernel {
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
 
     for (int64_t s = 0; s < nsb; ++s) {
+      prefetch_row_steps<R, T>(task, wr, s * 210, 210);  // block_q6_K
       float d[R];
       __m256i offset_scales[R];  // -32 * scale, for the sum of (scale * -32 * x) over 16-element groups
       for (int r = 0; r < R; ++r) {
@@ -567,6 +582,7 @@ inline float vsum(VecF v) { return hsum(v); }
 // activations to bf16.
 template <FloatKind K>
 struct FloatKernel {
+  static constexpr int64_t kElemBytes = K == FloatKind::F32 ? 4 : 2;
 #if RIDGE_ISA_AVX512
   static constexpr int kRows = 4, kTokens = 4;
 #else
@@ -583,6 +599,7 @@ struct FloatKernel {
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) acc[r][t] = vzero();
     for (int64_t i = 0; i < task.cols; i += kLanes) {
+      if constexpr (kFloatLineRequests) prefetch_row_steps<R, T>(task, wr, i * kElemBytes, kLanes * kElemBytes);
       const int64_t n = task.cols - i;
       VecF w[R];
       for (int r = 0; r < R; ++r) w[r] = vload_w<K>(wr[r], i, n);
@@ -598,9 +615,9 @@ struct FloatKernel {
 
 void matmul_rows(const MatmulTask& task, int64_t row_begin, int64_t row_end) {
   switch (task.type) {
-    case GgmlType::F32: return run_rows<FloatKernel<FloatKind::F32>, kFloatLineRequests>(task, row_begin, row_end);
-    case GgmlType::F16: return run_rows<FloatKernel<FloatKind::F16>, kFloatLineRequests>(task, row_begin, row_end);
-    case GgmlType::BF16: return run_rows<FloatKernel<FloatKind::BF16>, kFloatLineRequests>(task, row_begin, row_end);
+    case GgmlType::F32: return run_rows<FloatKernel<FloatKind::F32>>(task, row_begin, row_end);
+    case GgmlType::F16: return run_rows<FloatKernel<FloatKind::F16>>(task, row_begin, row_end);
+    case GgmlType::BF16: return run_rows<FloatKernel<FloatKind::BF16>>(task, row_begin, row_end);
     case GgmlType::Q8_0: return run_rows<Blocks32Best<DecodeQ8_0>>(task, row_begin, row_end);
     case GgmlType::Q4_0: return run_rows<Blocks32Best<DecodeQ4_0>>(task, row_begin, row_end);
     case GgmlType::Q4_1: return run_rows<Blocks32Best<DecodeQ4_1>>(task, row_begin, row_end);
