@@ -9,14 +9,19 @@
 // rows, the layout TDPBSSD wants and the packed copy already has), with the
 // weight offset taken out (Q4_0 level - 8, Q8_0 level - 128: the exact
 // weights, so the activations' offset sums are not needed). Each 16-token
-// tile of activations (A: 16 rows of the block's 32 level bytes, read in
-// place with the activations' row stride) meets it in its own C tile; C goes
-// to memory, and each token's 16 int32 sums are rescaled into its float
-// accumulators exactly as the AVX-512 tile does: acc = fma(float(sum),
-// row scales x token scale, acc), block after block, chunk after chunk.
+// tile of activations (A: the 16 tokens' 32 level bytes of the block, packed
+// once per thread per fan-out as one contiguous 512-byte tile with the
+// tokens' scales after it, see activation_tiles) meets it in a C tile; C
+// goes to memory, and each token's 16 int32 sums are rescaled into its float
+// accumulators exactly as the AVX-512 tile does: acc = fma(float(sum), row
+// scales x token scale, acc), block after block, chunk after chunk.
+//
+// Q4_K (further down) likewise: one TDPBSUD per sub-block of 32 against the
+// unsigned levels, the AVX-512 tile's integer scaling and float update.
 //
 // Only runs where amx_int8_usable() (cpu_features.h) said so: the CPU has
 // AMX-TILE and AMX-INT8 and the kernel granted this process the tile state.
+// ops.cpp sends it calls of 32 tokens or more (kAmxMinTokens).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
