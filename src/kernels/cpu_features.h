@@ -50,7 +50,7 @@ const char* kernel_path_name();  // of active_kernel_path(), for `ridge bench`
 // Every path this machine supports, scalar first (tests run each).
 std::vector<KernelPath> supported_kernel_paths();
 
-// Whether the AVX-512 path may hand many-token packed Q4_0 / Q8_0 matmuls
+// Whether the AVX-512 path may hand many-token packed Q4_0 / Q8_0 / Q4_K matmuls
 // (prefill) to the Intel AMX kernel (repack_matmul_amx.cpp, the same bits):
 // the active path is AVX-512, the CPU has AMX-TILE and AMX-INT8, the OS
 // enables their state, RIDGE_AMX is not "0", and the kernel granted this

@@ -128,7 +128,7 @@ struct Piece {
   }
 };
 
-// From how many tokens a packed Q4_0 / Q8_0 matmul goes to the AMX kernel
+// From how many tokens a packed Q4_0 / Q8_0 / Q4_K matmul goes to the AMX kernels
 // where it may (amx_int8_active). Below, the AVX-512 tiles are faster: with
 // one or two 16-token tiles per panel the AMX kernel waits on each block's
 // chain (tile loads, product, store, rescale). TinyLlama Q4_0, 2 threads,
