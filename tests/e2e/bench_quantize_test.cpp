@@ -156,26 +156,27 @@ TEST(BenchCommand, TableNamesTheKernelPathAndRooflines) {
   EXPECT_EQ(r.out.find("batch"), std::string::npos) << "no batched tests unless -b asks";
 }
 
-TEST(BenchCommand, ForcedKernelPathIsReported) {
-  const auto dir = ridge::test::scratch_dir("bench_scalar");
+// One tg2 run of a tiny Q4_0 model with the environment variable `name` set
+// to `value` for the child process, its single JSON line.
+static nlohmann::json tg2_with_env(const char* dir_name, const char* name, const char* value) {
+  const auto dir = ridge::test::scratch_dir(dir_name);
   const auto model = gen_tiny(dir, "q4_0", "tiny.gguf");
-  ::setenv("RIDGE_KERNELS", "scalar", 1);
+  ::setenv(name, value, 1);
   const auto lines = bench_json(model, {"-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib", "8"});
-  ::unsetenv("RIDGE_KERNELS");
-  ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0].at("test"), "tg2");
-  EXPECT_EQ(lines[0].at("kernel_path"), "scalar");
-  EXPECT_EQ(lines[0].at("amx"), false) << "AMX only beside the AVX-512 path";
+  ::unsetenv(name);
+  EXPECT_EQ(lines.size(), 1u);
+  return lines.empty() ? nlohmann::json::object() : lines[0];
+}
+
+TEST(BenchCommand, ForcedKernelPathIsReported) {
+  const auto line = tg2_with_env("bench_scalar", "RIDGE_KERNELS", "scalar");
+  EXPECT_EQ(line.value("test", ""), "tg2");
+  EXPECT_EQ(line.value("kernel_path", ""), "scalar");
+  EXPECT_EQ(line.value("amx", true), false) << "AMX only beside the AVX-512 path";
 }
 
 TEST(BenchCommand, ForcedLinePrefetchIsReported) {
-  const auto dir = ridge::test::scratch_dir("bench_prefetch");
-  const auto model = gen_tiny(dir, "q4_0", "tiny.gguf");
-  ::setenv("RIDGE_PREFETCH", "t0", 1);
-  const auto lines = bench_json(model, {"-p", "0", "-n", "2", "-r", "1", "--bandwidth-mib", "8"});
-  ::unsetenv("RIDGE_PREFETCH");
-  ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0].at("line_prefetch"), "prefetcht0");
+  EXPECT_EQ(tg2_with_env("bench_prefetch", "RIDGE_PREFETCH", "t0").value("line_prefetch", ""), "prefetcht0");
 }
 
 TEST(BenchCommand, BadInputFailsCleanly) {
