@@ -3,10 +3,10 @@
 #include "kernels/prefetch.h"
 
 #include <cpuid.h>
-#include <atomic>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

@@ -251,6 +251,23 @@ bool packed_activation_scratch(size_t bytes, uint64_t id, int layout, uint8_t** 
   return holds;
 }
 
+ActivationCopies activation_copies(int64_t n_tokens, uint64_t id, int layout, int64_t per_token) {
+  ActivationCopies c;
+  c.layout = layout;
+  c.per_token = per_token;
+  if (n_tokens <= kWholePackTokens)
+    c.ready = packed_activation_scratch(static_cast<size_t>(per_token * n_tokens), id, layout, &c.whole);
+  return c;
+}
+
+bool activation_chunk(const ActivationCopies& c, int64_t tc, int64_t tc_end, uint8_t** out) {
+  if (c.whole != nullptr) {
+    *out = c.whole + c.per_token * tc;
+    return c.ready;
+  }
+  return packed_activation_scratch(static_cast<size_t>(c.per_token * (tc_end - tc)), 0, c.layout, out);
+}
+
 uint64_t next_activation_id() {
   static std::atomic<uint64_t> last{0};
   return last.fetch_add(1, std::memory_order_relaxed) + 1;

@@ -80,6 +80,25 @@ static inline void for_each_panel_chunk(const PackedMatmulTask& task, int64_t pa
 // code is compiled with AVX-512 flags.
 bool packed_activation_scratch(size_t bytes, uint64_t id, int layout, uint8_t** buffer);
 
+// A fan-out's packed activations on the calling thread, chunk of tokens by
+// chunk (packed_activation_scratch underneath): up to kWholePackTokens
+// tokens, one buffer holds every chunk, named by the activations' id, so the
+// thread's next run of rows of the same fan-out finds them all made (packing
+// them again for each run cost a pp512 several percent); past that, one
+// chunk at a time, packed for each run. Plain data and out-of-line functions
+// (repack.cpp), so nothing inline crosses instruction sets.
+constexpr int64_t kWholePackTokens = 1024;
+struct ActivationCopies {
+  uint8_t* whole = nullptr;  // every chunk's copy, per_token bytes a token; null past kWholePackTokens
+  bool ready = false;        // `whole` already holds them
+  int layout = 0;
+  int64_t per_token = 0;
+};
+ActivationCopies activation_copies(int64_t n_tokens, uint64_t id, int layout, int64_t per_token);
+// Where the copy of tokens [tc, tc_end) goes (tc a multiple of the kernel's
+// token chunk); returns whether it is already made.
+bool activation_chunk(const ActivationCopies& copies, int64_t tc, int64_t tc_end, uint8_t** out);
+
 // A fresh activation id for the tasks above: unique within the process.
 uint64_t next_activation_id();
 

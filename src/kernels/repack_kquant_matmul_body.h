@@ -85,19 +85,13 @@ void run_panels(const PackedKQuantMatmulTask& task, int64_t panel_begin, int64_t
   constexpr int kMax = Tiles::kMaxTokens;
   const int64_t nsb = task.super_blocks;
   const int64_t per_token = tile_stride<F>(1) * nsb;
-  // Every chunk of tokens packed once per thread per fan-out, as the Q4_0 /
-  // Q8_0 kernels do (repack_matmul_body.h), up to kWholePack tokens.
-  constexpr int64_t kWholePack = 1024;
-  const bool whole = task.n_tokens <= kWholePack;
-  const int layout = kLayoutBase + static_cast<int>(F) + 2 * Tiles::kLayout;
-  uint8_t* whole_x = nullptr;
-  const bool whole_packed =
-      whole && packed_activation_scratch(static_cast<size_t>(per_token * task.n_tokens), task.x_id, layout, &whole_x);
+  // The packed activations, once per thread per fan-out (ActivationCopies).
+  const ActivationCopies copies =
+      activation_copies(task.n_tokens, task.x_id, kLayoutBase + static_cast<int>(F) + 2 * Tiles::kLayout, per_token);
   for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
     const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
-    uint8_t* packed_x = whole ? whole_x + per_token * tc : nullptr;
-    bool packed = whole_packed;
-    if (!whole) packed = packed_activation_scratch(static_cast<size_t>(per_token * (tc_end - tc)), 0, layout, &packed_x);
+    uint8_t* packed_x = nullptr;
+    const bool packed = activation_chunk(copies, tc, tc_end, &packed_x);
     // Tile k of the chunk (tokens tc + kMax * k ..) starts at per_token * kMax * k bytes.
     for (int64_t t = tc; t < tc_end && !packed; t += kMax) {
       const int nt = static_cast<int>(tc_end - t < kMax ? tc_end - t : kMax);

@@ -48,6 +48,18 @@ constexpr int64_t kTokenChunk = 512;
 // AVX2 kernels use 1..4, the K-quant ones 16..19).
 constexpr int kAmxLayoutTag = 32;
 
+// The most blocks per chunk of a packed Q4_0 / Q8_0 panel (repack.h): run's
+// buffers hold that many.
+constexpr int64_t kMaxChunkBlocks = 64;
+// Bytes of a packed Q4_K record (Format<Q4_K>::kBlockBytes, repack_kquant.h).
+constexpr int64_t kQ4kRecordBytes = 2368;
+
+// Which of a panel's 16 rows exist (the last panel of a matrix may be short).
+inline __mmask16 panel_rows(int64_t rows, int64_t panel) {
+  const int64_t left = rows - panel * kPanel;
+  return left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+}
+
 // Bytes per (token tile, block) of the packed activations (activation_tiles).
 constexpr int64_t kTileBytes = 512 + 64;
 // Tile numbers must be literals in GCC's AMX intrinsics (they are pasted
@@ -180,14 +192,13 @@ template <bool kQ8>
 void run(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
   constexpr int64_t kBlockBytes = kQ8 ? 512 : 256;
   constexpr int64_t kPairBytes = 2 * kBlockBytes + 2 * kPanel * 2;  // packed_pair_bytes (repack.h)
-  constexpr int64_t kMaxChunk = 64;                                  // chunk_blocks is at most this (repack.h)
   static const TileConfig config = make_config();
   _tile_loadconfig(&config);
 
   const int64_t nb = task.blocks;
   const uint8_t* tiles = activation_tiles(task);
-  alignas(64) int8_t wide[kMaxChunk * 512];    // a panel's chunk as B tiles
-  alignas(64) uint8_t scales[kMaxChunk * 32];  // their row scales (f16), block by block
+  alignas(64) int8_t wide[kMaxChunkBlocks * 512];    // a panel's chunk as B tiles
+  alignas(64) uint8_t scales[kMaxChunkBlocks * 32];  // their row scales (f16), block by block
 
   // The AVX-512 path's order (run_panels): chunks of tokens, then groups
   // of panels, chunks of blocks, panels.
@@ -201,9 +212,8 @@ void run(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
         widen_block<kQ8>(pair + (b % 2) * kBlockBytes, wide + 512 * b);
         std::memcpy(scales + 32 * b, pair + 2 * kBlockBytes + (b % 2) * 32, 32);
       }
-      const int64_t row0 = p * kPanel, left = task.rows - row0;
-      const __mmask16 keep =
-          left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+      const int64_t row0 = p * kPanel;
+      const __mmask16 keep = panel_rows(task.rows, p);
       for (int k = 0; k < n_tiles; ++k) {
         const int64_t t0 = 16 * k, nt = n_tok - t0 < 16 ? n_tok - t0 : 16;
         float* y = task.y + (tc + t0) * task.rows + row0;
@@ -271,19 +281,17 @@ const uint8_t* q4k_activation_tiles(const PackedKQuantMatmulTask& task) {
     if (g >= 2 && g - 2 < n_sub) sub_block_done(sums[((k) + 2) % 4], g - 2);              \
   } while (false)
 
-// Tokens [tile0 * 16, tile0 * 16 + n_tiles * 16) of one panel, whose
-// sub-blocks `wide` holds as B tiles.
-void q4k_panel(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* tiles, const int8_t* wide,
-               int64_t tile0, int64_t n_tiles) {
-  constexpr int64_t kBytes = 2368;  // Format<Q4_K>::kBlockBytes (repack_kquant.h)
-  const int64_t nsb = task.super_blocks, n_sub = 8 * nsb;
+// Every token of one panel, whose sub-blocks `wide` holds as B tiles.
+void q4k_panel(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t* tiles, const int8_t* wide) {
+  constexpr int64_t kBytes = kQ4kRecordBytes;
+  const int64_t nsb = task.super_blocks, n_sub = 8 * nsb, n_tiles = (task.n_tokens + 15) / 16;
   const uint8_t* rec = task.data + panel * nsb * kBytes;
-  const int64_t row0 = panel * kPanel, left = task.rows - row0;
-  const __mmask16 keep = left >= kPanel ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+  const int64_t row0 = panel * kPanel;
+  const __mmask16 keep = panel_rows(task.rows, panel);
   alignas(64) int32_t sums[4][16 * 16];
   alignas(64) float acc[16 * 16];
   for (int64_t kt = 0; kt < n_tiles; ++kt) {
-    const uint8_t* a = tiles + (tile0 + kt) * nsb * kQ4kTileBytes;
+    const uint8_t* a = tiles + kt * nsb * kQ4kTileBytes;
     __m512i S[16];
 #pragma GCC unroll 16
     for (int t = 0; t < 16; ++t) S[t] = _mm512_setzero_si512();
@@ -327,7 +335,7 @@ void q4k_panel(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t*
       RIDGE_AMX_Q4K_STEP(2, 4, 6, 1);
       RIDGE_AMX_Q4K_STEP(3, 5, 7, 2);
     }
-    const int64_t t0 = (tile0 + kt) * 16, nt = task.n_tokens - t0 < 16 ? task.n_tokens - t0 : 16;
+    const int64_t t0 = kt * 16, nt = task.n_tokens - t0 < 16 ? task.n_tokens - t0 : 16;
     for (int64_t t = 0; t < nt; ++t)
       _mm512_mask_storeu_ps(task.y + (t0 + t) * task.rows + row0, keep, _mm512_load_ps(acc + 16 * t));
   }
@@ -337,7 +345,7 @@ void q4k_panel(const PackedKQuantMatmulTask& task, int64_t panel, const uint8_t*
 }  // namespace
 
 void packed_matmul_panels_amx(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel_end) {
-  if (task.chunk_blocks > 64) return packed_matmul_panels_avx512(task, panel_begin, panel_end);  // run's buffers
+  if (task.chunk_blocks > kMaxChunkBlocks) return packed_matmul_panels_avx512(task, panel_begin, panel_end);
   if (task.format == PackedFormat::Q8_0) run<true>(task, panel_begin, panel_end);
   else run<false>(task, panel_begin, panel_end);
 }
@@ -349,8 +357,8 @@ void packed_kquant_matmul_panels_amx(const PackedKQuantMatmulTask& task, int64_t
   const uint8_t* tiles = q4k_activation_tiles(task);
   // Per panel: its whole row widened once into B tiles (4 KiB per
   // super-block, per thread), then every token tile against it.
-  constexpr int64_t kBytes = 2368;
-  const int64_t nsb = task.super_blocks, n_tiles = (task.n_tokens + 15) / 16;
+  constexpr int64_t kBytes = kQ4kRecordBytes;
+  const int64_t nsb = task.super_blocks;
   static thread_local int8_t* wide = nullptr;
   static thread_local int64_t wide_sb = 0;
   if (wide_sb < nsb) {
@@ -369,7 +377,7 @@ void packed_kquant_matmul_panels_amx(const PackedKQuantMatmulTask& task, int64_t
           _mm512_store_si512(w, _mm512_and_si512(packed, low));
           _mm512_store_si512(w + 512, _mm512_and_si512(_mm512_srli_epi16(packed, 4), low));
         }
-    q4k_panel(task, p, tiles, wide, 0, n_tiles);
+    q4k_panel(task, p, tiles, wide);
   }
   _tile_release();
 }

@@ -59,26 +59,15 @@ void run_panels(const PackedMatmulTask& task, int64_t panel_begin, int64_t panel
   constexpr int kMax = Tiles::kMaxTokens;
   constexpr int64_t kPairBytes = 2 * (kQ8 ? 512 : 256) + 2 * kPanel * 2;  // packed_pair_bytes (repack.h)
   const int64_t nb = task.blocks;
-  // Per thread, reused: the packed activations of every chunk of tokens,
-  // chunk after chunk, so the thread's next run of rows of the same fan-out
-  // finds them already made (the offsets differ between Q4_0 and Q8_0, and
-  // the tile width between kernel files, hence the layout tag); packing them
-  // again for each run cost a pp512 several percent. Past kWholePack tokens
-  // only one chunk is kept, packed for each run.
-  constexpr int64_t kWholePack = 1024;
-  const bool whole = task.n_tokens <= kWholePack;
-  const int layout = 1 + static_cast<int>(task.format) + 2 * Tiles::kLayout;
-  const int64_t chunk_bytes = tile_stride(1) * nb * kTokenChunk;
-  uint8_t* whole_x = nullptr;
-  const bool whole_packed =
-      whole && packed_activation_scratch(static_cast<size_t>(tile_stride(1) * nb * task.n_tokens), task.x_id, layout,
-                                         &whole_x);
+  // The packed activations, once per thread per fan-out (ActivationCopies;
+  // the offsets differ between Q4_0 and Q8_0, and the tile width between
+  // kernel files, hence the layout tag).
+  const ActivationCopies copies = activation_copies(
+      task.n_tokens, task.x_id, 1 + static_cast<int>(task.format) + 2 * Tiles::kLayout, tile_stride(1) * nb);
   for (int64_t tc = 0; tc < task.n_tokens; tc += kTokenChunk) {
     const int64_t tc_end = tc + kTokenChunk < task.n_tokens ? tc + kTokenChunk : task.n_tokens;
-    uint8_t* packed_x = whole ? whole_x + chunk_bytes * (tc / kTokenChunk) : nullptr;
-    bool packed = whole_packed;
-    if (!whole)
-      packed = packed_activation_scratch(static_cast<size_t>(tile_stride(1) * nb * (tc_end - tc)), 0, layout, &packed_x);
+    uint8_t* packed_x = nullptr;
+    const bool packed = activation_chunk(copies, tc, tc_end, &packed_x);
     // Tile k of the chunk (tokens tc + kMax * k ..) starts at 40 * kMax * k * nb bytes.
     for (int64_t t = tc; t < tc_end && !packed; t += kMax) {
       const int nt = static_cast<int>(tc_end - t < kMax ? tc_end - t : kMax);

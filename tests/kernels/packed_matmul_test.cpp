@@ -137,7 +137,8 @@ TEST_P(PackedMatmul, MatchesReferenceAndUnpackedKernelOnAwkwardShapes) {
       if (HasFatalFailure()) return;
     }
     // Several chunks per row (64 blocks of Q4_0, 32 of Q8_0), an odd last one.
-    for (const Shape s : {Shape{150, 131, 1}, Shape{150, 131, 3}, Shape{17, 65, 9}, Shape{40, 33, 2}}) {
+    // More than kWholePackTokens (repack_kernels.h): the activations packed a chunk at a time.
+    for (const Shape s : {Shape{150, 131, 1}, Shape{150, 131, 3}, Shape{17, 65, 9}, Shape{40, 33, 2}, Shape{17, 3, 1030}}) {
       check_packed(path, type, s, seed++, false, pool);
       if (HasFatalFailure()) return;
     }
